@@ -1,0 +1,1 @@
+"""Datasets: the zerolabel layout, the papers' datasets, zero-shot views, unlabeled folders, shapes."""
