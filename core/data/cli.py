@@ -32,7 +32,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     make.add_argument("--shapes", type=int, default=defaults.shapes, help="shape words, 2..8 (default %(default)s)")
     make.add_argument("--unseen-count", type=int, default=defaults.unseen_count,
                       help="unseen classes picked so every word also occurs in a seen class (default %(default)s)")
-    make.add_argument("--unseen", default="", help="explicit unseen classes, comma separated, e.g. 'red star,blue heart'")
+    make.add_argument(
+        "--unseen", default="", help="explicit unseen classes, comma separated, e.g. 'red star,blue heart'"
+    )
     make.add_argument("--max-objects", type=int, default=defaults.max_objects, help="objects per image, at most")
     make.add_argument("--no-clutter", action="store_true", help="no distractor lines and blobs")
     make.add_argument("--seed", type=int, default=defaults.seed, help="random seed (default %(default)s)")

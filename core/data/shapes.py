@@ -130,15 +130,14 @@ def make_spec(cfg: ShapesConfig) -> ShapesSpec:
         rng = np.random.default_rng([cfg.seed, 7])
         shape_order = [shapes[i] for i in rng.permutation(len(shapes))]
         colour_order = [colours[i] for i in rng.permutation(len(colours))]
+        # Walk the diagonals of the colour x shape grid (colour i with shape i + d): each diagonal uses every
+        # colour and shape at most once per lap, and the walk visits every class, so it always terminates.
         unseen = []
-        k = 0
-        while len(unseen) < cfg.unseen_count:
-            c = colour_order[k % len(colours)]
-            s = shape_order[(k + k // len(colours)) % len(shapes)]
-            name = f"{c} {s}"
-            if name not in unseen:
-                unseen.append(name)
-            k += 1
+        for diagonal in range(len(shapes)):
+            for i in range(len(colours)):
+                name = f"{colour_order[i]} {shape_order[(i + diagonal) % len(shapes)]}"
+                if len(unseen) < cfg.unseen_count and name not in unseen:
+                    unseen.append(name)
     seen = [c for c in classes if c not in unseen]
     seen_words = {w for name in seen for w in parts[name]}
     for name in unseen:

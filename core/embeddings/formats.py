@@ -251,9 +251,9 @@ def detect_format(kind: str, path: Path) -> str:
     if kind == "fasttext" and len(head) >= 4 and struct.unpack_from("<i", head)[0] == FASTTEXT_MAGIC:
         return "fasttext-bin"
     first_line = head.split(b"\n", 1)[0]
-    if kind in {"word2vec", "fasttext"} and _parse_count_dim(first_line) is not None:
-        if _looks_binary(head[len(first_line) + 1 :]):
-            return "word2vec-bin"
+    header_ok = kind in {"word2vec", "fasttext"} and _parse_count_dim(first_line) is not None
+    if header_ok and _looks_binary(head[len(first_line) + 1 :]):
+        return "word2vec-bin"
     if kind == "fasttext" and path.suffix == ".bin":
         raise _bad(path, "a fastText .bin must start with the fastText magic number")
     return "text"
