@@ -10,7 +10,11 @@ from core import __version__
 from core.errors import ZerolabelError
 
 
-def build_parser() -> argparse.ArgumentParser:
+def build_parser(extra: Sequence[object] = ()) -> argparse.ArgumentParser:
+    """The parser with core's subcommands plus those of ``extra`` modules (each has ``register(subparsers)``).
+
+    ``training.cli`` passes its own module: ``core`` never imports ``training`` (import-linter contract).
+    """
     from core import demo
     from core.data import cli as data_cli
     from core.embeddings import cli as embeddings_cli
@@ -21,14 +25,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"zerolabel {__version__}")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (data_cli, embeddings_cli, demo):
+    for module in (data_cli, embeddings_cli, demo, *extra):
         module.register(subparsers)
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``zerolabel`` console script; user errors print one message and exit 2."""
-    parser = build_parser()
+def main(argv: Sequence[str] | None = None, extra: Sequence[object] = ()) -> int:
+    """Run a command line; user errors print one message and exit 2 (the console script is ``training.cli``)."""
+    parser = build_parser(extra)
     args = parser.parse_args(argv)
     try:
         return int(args.func(args) or 0)

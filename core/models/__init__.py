@@ -1,0 +1,24 @@
+"""Zero-shot segmenters behind the ``Segmenter`` contract (encode once, score many classes) and one registry."""
+
+from core.models.base import (
+    ModelConfig,
+    Segmenter,
+    build_model,
+    model_names,
+    predict_probabilities,
+    register_model,
+)
+from core.models.checkpoint import Checkpoint, CheckpointError, load_checkpoint, save_checkpoint
+
+__all__ = [
+    "Checkpoint",
+    "CheckpointError",
+    "ModelConfig",
+    "Segmenter",
+    "build_model",
+    "load_checkpoint",
+    "model_names",
+    "predict_probabilities",
+    "register_model",
+    "save_checkpoint",
+]

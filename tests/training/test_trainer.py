@@ -1,0 +1,80 @@
+"""Training loop: exact resume, the non-finite guard, the CLI train -> eval round trip."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from core.metrics.report import check_contract
+from core.models import load_checkpoint
+from training.cli import main
+from training.config import TrainConfig
+from training.trainer import LAST, Trainer, TrainingError
+
+
+def _cfg(shapes: Path, out: Path, method: str = "rn", **kw) -> TrainConfig:
+    base = dict(method=method, data=str(shapes), out=str(out), image_size=64, steps=6, batch_size=4,
+                eval_every=100, checkpoint_every=3, eval_images=4, gmmn_steps=20)
+    if method not in ("rn", "unet"):
+        base.update(optimizer="sgd", lr=1e-2, lr_halve_every=0)
+    return TrainConfig(**{**base, **kw})
+
+
+@pytest.mark.parametrize("method", ["rn", "spnet"])
+def test_resume_continues_exactly(shapes: Path, tmp_path: Path, method: str) -> None:
+    straight = Trainer(_cfg(shapes, tmp_path / "a", method))
+    straight.fit()
+    first = Trainer(_cfg(shapes, tmp_path / "b", method))  # same schedule, interrupted after step 3
+    first.hooks.on_step.append(lambda t: t.step == 3 and t.stop.set())
+    first.fit()
+    assert first.step == 3
+    resumed = Trainer(_cfg(shapes, tmp_path / "b", method), resume=True)
+    resumed.fit()
+    assert resumed.step == straight.step == 6
+    a, b = straight.model.state_dict(), resumed.model.state_dict()
+    for key in a:
+        assert torch.allclose(a[key].float(), b[key].float(), atol=1e-6), key
+
+
+def test_non_finite_weights_stop_and_keep_last_good_checkpoint(shapes: Path, tmp_path: Path) -> None:
+    trainer = Trainer(_cfg(shapes, tmp_path / "run", checkpoint_every=2, steps=10))
+
+    def poison(t: Trainer) -> None:
+        if t.step == 3:
+            with torch.no_grad():
+                next(t.model.parameters()).fill_(float("nan"))
+
+    trainer.hooks.on_step.append(poison)
+    with pytest.raises(TrainingError, match="lower the learning rate|Lower the learning rate"):
+        trainer.fit()
+    model, ckpt = load_checkpoint(tmp_path / "run" / LAST)
+    assert ckpt.step == 2
+    assert all(torch.isfinite(p).all() for p in model.state_dict().values() if p.is_floating_point())
+
+
+def test_stop_flag_saves_and_reports_stopped(shapes: Path, tmp_path: Path) -> None:
+    trainer = Trainer(_cfg(shapes, tmp_path / "run", steps=50))
+    trainer.hooks.on_step.append(lambda t: t.step == 2 and t.stop.set())
+    trainer.fit()
+    _, ckpt = load_checkpoint(tmp_path / "run" / LAST)
+    assert ckpt.step == 2
+
+
+def test_cli_train_then_eval_writes_contract_json(shapes: Path, tmp_path: Path, capsys) -> None:
+    run = tmp_path / "run"
+    assert main(["train", "--method", "rn", "--data", str(shapes), "--out", str(run), "--steps", "4",
+                 "--batch-size", "4", "--image-size", "64", "--eval-every", "2"]) == 0
+    assert (run / "best.pt").exists() and (run / "config.json").exists()
+    out = tmp_path / "m.json"
+    assert main(["eval", str(run), "--data", str(shapes), "--setting", "zlss", "--json", str(out)]) == 0
+    metrics = json.loads(out.read_text())
+    check_contract(metrics)
+    assert metrics["setting"] == "zlss" and metrics["unseen"]["mIoU"] is not None
+
+
+def test_cli_reports_bad_method_option(shapes: Path, tmp_path: Path, capsys) -> None:
+    code = main(["train", "--method", "rn", "--data", str(shapes), "--out", str(tmp_path / "r"), "--option", "x"])
+    assert code == 2 and "KEY=VALUE" in capsys.readouterr().err

@@ -1,0 +1,173 @@
+"""``zerolabel train | eval``: the training and evaluation commands, and the ``zerolabel`` console script.
+
+The console script lives here because ``core`` must not import ``training``: :func:`main` hands core's parser
+this module's :func:`register`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import queue
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+
+from core import cli as core_cli
+from core.errors import ZerolabelError
+from training.config import METHODS, TrainConfig, preset
+from training.messages import CheckpointSaved, EvalDone, Finished, Log, StepDone
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``train`` and ``eval``."""
+    t = subparsers.add_parser(
+        "train",
+        help="train a zero-shot segmenter on seen classes",
+        description="Train on the seen classes of a dataset in zerolabel's layout. Unseen classes (--unseen, "
+        "default DATA/unseen.txt) never reach a loss; the checkpoint is chosen on seen-class validation only.",
+    )
+    t.add_argument("--method", required=True, choices=METHODS)
+    t.add_argument("--data", required=True, help="dataset folder (zerolabel layout)")
+    t.add_argument("--unseen", help='comma-separated unseen classes (default: DATA/unseen.txt; "" = none, an oracle)')
+    t.add_argument("--embedding", default="glove50", help="glove50|minilm|word2vec:PATH|fasttext:PATH|"
+                   "attributes:PATH|P1+P2 (default glove50)")
+    t.add_argument("--backbone", default=None, help="tiny|effnet-lite0|vgg16|resnet101 (default: preset's)")
+    t.add_argument("--pretrained", action="store_true", default=None, help="ImageNet backbone weights (offline)")
+    t.add_argument("--preset", default="fast", choices=("fast", "paper"))
+    t.add_argument("--out", required=True, help="run folder")
+    t.add_argument("--resume", action="store_true", help="continue OUT/last.pt (same optimizer, schedule, RNG)")
+    t.add_argument("--view", choices=("drop", "ignore"), help="zero-shot view: drop (ZS3Net) or ignore (SPNet)")
+    for name, kind in (("steps", int), ("batch-size", int), ("lr", float), ("image-size", int), ("seed", int),
+                       ("eval-every", int), ("checkpoint-every", int), ("episode-classes", int),
+                       ("gmmn-steps", int)):
+        t.add_argument(f"--{name}", type=kind, help="override the preset")
+    t.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
+                   help="method option, e.g. word_module=cnn (repeatable)")
+    t.set_defaults(func=run_train)
+
+    e = subparsers.add_parser("eval", help="evaluate a run on a dataset split (ZLSS or GZLSS)")
+    e.add_argument("run", help="run folder (uses best.pt) or a checkpoint file")
+    e.add_argument("--data", required=True)
+    e.add_argument("--split", default="test")
+    e.add_argument("--setting", default="gzlss", choices=("zlss", "gzlss"))
+    e.add_argument("--calibration", type=float, default=0.0, help="gamma subtracted from seen-class scores")
+    e.add_argument("--limit", type=int, help="evaluate only the first N images")
+    e.add_argument("--json", type=Path, help="write the metrics JSON here")
+    e.set_defaults(func=run_eval)
+
+
+def _value(text: str):
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return {"true": True, "false": False}.get(text.lower(), text)
+
+
+def config_from_args(args: argparse.Namespace) -> TrainConfig:
+    """Preset values, then every flag the user gave."""
+    values = preset(args.preset, args.method)
+    for field in dataclasses.fields(TrainConfig):
+        given = getattr(args, field.name, None)
+        if given is not None and field.name not in ("unseen", "options"):
+            values[field.name] = given
+    # --unseen "" (empty) means no unseen class at all: the supervised oracle of the benchmark table.
+    unseen = None if args.unseen is None else tuple(n.strip() for n in args.unseen.split(",") if n.strip())
+    options = {}
+    for item in args.option:
+        key, sep, raw = item.partition("=")
+        if not sep:
+            raise ZerolabelError(f"--option {item!r}: expected KEY=VALUE, e.g. word_module=cnn")
+        options[key.strip()] = _value(raw.strip())
+    return TrainConfig(**{**values, "method": args.method, "data": args.data, "out": args.out,
+                          "unseen": unseen, "options": options})
+
+
+def render(messages: queue.Queue, done: threading.Event) -> None:
+    """Print progress messages with a tqdm bar until ``done`` is set and the queue is empty."""
+    from tqdm import tqdm
+
+    bar = None
+    while not (done.is_set() and messages.empty()):
+        try:
+            msg = messages.get(timeout=0.2)
+        except queue.Empty:
+            continue
+        if isinstance(msg, StepDone):
+            if bar is None:
+                bar = tqdm(total=msg.total_steps, initial=msg.step - 1, unit="step", dynamic_ncols=True)
+            bar.update(msg.step - bar.n)
+            bar.set_postfix(loss=f"{msg.loss:.4f}", lr=f"{msg.lr:.2e}")
+        elif isinstance(msg, EvalDone):
+            text = f"step {msg.step}: seen-class val mIoU {msg.score:.3f}{' (best)' if msg.best else ''}"
+            (bar.write if bar else print)(text)
+        elif isinstance(msg, Log):
+            (bar.write if bar else print)(msg.text)
+        elif isinstance(msg, CheckpointSaved):
+            pass
+        elif isinstance(msg, Finished):
+            if bar is not None:
+                bar.close()
+                bar = None
+            print(f"{msg.status} at step {msg.step}: {msg.checkpoint}" + (f"\n{msg.error}" if msg.error else ""))
+
+
+def run_train(args: argparse.Namespace) -> int:
+    from training.trainer import Trainer
+
+    cfg = config_from_args(args)
+    if args.resume and (Path(cfg.out) / "config.json").exists():
+        saved = TrainConfig.read(Path(cfg.out) / "config.json")
+        cfg = dataclasses.replace(saved, steps=cfg.steps if args.steps else saved.steps)
+    messages: queue.Queue = queue.Queue()
+    done = threading.Event()
+    printer = threading.Thread(target=render, args=(messages, done), daemon=True)
+    printer.start()
+    trainer = Trainer(cfg, messages, resume=args.resume)
+    try:
+        trainer.fit()
+    except KeyboardInterrupt:
+        trainer.stop.set()
+        trainer.save()
+        raise
+    finally:
+        done.set()
+        printer.join()
+    return 0
+
+
+def resolve_checkpoint(run: str) -> Path:
+    path = Path(run)
+    if path.is_dir():
+        for name in ("best.pt", "last.pt"):
+            if (path / name).exists():
+                return path / name
+        raise ZerolabelError(f"{path} holds no best.pt or last.pt; is it a run folder of `zerolabel train`?")
+    return path
+
+
+def run_eval(args: argparse.Namespace) -> int:
+    from core.evaluate import evaluate_checkpoint
+    from core.metrics.report import format_table, write_json
+
+    metrics = evaluate_checkpoint(
+        resolve_checkpoint(args.run), args.data, split=args.split, setting=args.setting,
+        calibration=args.calibration, limit=args.limit,
+    )
+    print(format_table(metrics))
+    if args.json:
+        write_json(metrics, args.json)
+        print(f"metrics written to {args.json}")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The ``zerolabel`` console script: core's commands plus ``train`` and ``eval``."""
+    return core_cli.main(argv, extra=(sys.modules[__name__],))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

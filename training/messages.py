@@ -1,0 +1,65 @@
+"""Typed progress messages a training run puts on a queue; the CLI renders them, the GUI reads them.
+
+Every message is a frozen dataclass of plain values (picklable through a ``multiprocessing`` queue).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Started:
+    """The run began (or resumed at ``step``)."""
+
+    run_dir: str
+    method: str
+    total_steps: int
+    step: int = 0
+    device: str = "cpu"
+
+
+@dataclass(frozen=True)
+class StepDone:
+    """One optimisation step finished."""
+
+    step: int
+    total_steps: int
+    loss: float
+    lr: float
+    eta_s: float
+    phase: str = "train"
+
+
+@dataclass(frozen=True)
+class EvalDone:
+    """Validation on seen classes (the only model-selection signal) finished."""
+
+    step: int
+    metrics: dict = field(default_factory=dict)
+    score: float = 0.0
+    best: bool = False
+
+
+@dataclass(frozen=True)
+class CheckpointSaved:
+    step: int
+    path: str
+
+
+@dataclass(frozen=True)
+class Log:
+    text: str
+
+
+@dataclass(frozen=True)
+class Finished:
+    """The run ended: ``status`` is ``done``, ``stopped`` (cooperative stop) or ``failed``."""
+
+    status: str
+    step: int
+    checkpoint: str = ""
+    error: str = ""
+
+
+Message = Started | StepDone | EvalDone | CheckpointSaved | Log | Finished

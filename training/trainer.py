@@ -1,0 +1,330 @@
+"""The ``Trainer``: one loop for every method, with hooks, a cooperative stop flag, typed progress messages,
+atomic checkpoints, exact resume, NaN guard and ``torchrun`` (DDP) support.
+
+Model selection reads only the seen-class validation split (``val`` holds no unseen class by construction and is
+viewed through the same zero-shot filter as training); the unseen test classes are never evaluated here.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import queue as queue_module
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from core.data.layout import LayoutDataset
+from core.embeddings import build_encoder
+from core.errors import ZerolabelError
+from core.io.atomic import atomic_write_text
+from core.metrics import Evaluator
+from core.models import ModelConfig, build_model, load_checkpoint, save_checkpoint
+from core.models.base import Segmenter, predict_probabilities
+from training import distributed as dist
+from training.config import EPISODIC, TrainConfig
+from training.data import IGNORE_INDEX, TrainData
+from training.episodes import episode_targets, sample_episode
+from training.losses import cosine_regression_loss, relation_loss, seen_lut, softmax_loss
+from training.messages import CheckpointSaved, EvalDone, Finished, Log, Message, Started, StepDone
+
+LAST, BEST = "last.pt", "best.pt"
+
+
+class TrainingError(ZerolabelError):
+    """Training cannot go on (non-finite loss, bad data); the last good checkpoint is kept."""
+
+
+@dataclass
+class Hooks:
+    """Callbacks the loop calls; each receives the trainer."""
+
+    on_step: list[Callable[[Trainer], None]] = field(default_factory=list)
+    on_eval: list[Callable[[Trainer, dict], None]] = field(default_factory=list)
+    on_checkpoint: list[Callable[[Trainer, Path], None]] = field(default_factory=list)
+
+
+class TrainStep(nn.Module):
+    """Wraps a Segmenter so DDP sees one ``forward``: images + class embeddings -> (logits, background)."""
+
+    def __init__(self, model: Segmenter) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, images: torch.Tensor, class_embeddings: torch.Tensor):
+        features = self.model.encode(images)
+        return self.model.score(features, class_embeddings), self.model.background_score(features)
+
+
+class Trainer:
+    """Train one run described by a :class:`TrainConfig`.
+
+    Args:
+        config: the run.
+        messages: a queue for progress messages (``None``: messages are dropped, hooks still run).
+        stop: an event; when set, the loop saves a checkpoint and ends with status ``stopped``.
+        resume: continue from ``OUT/last.pt`` with its optimizer, scheduler and RNG state.
+
+    Example:
+        >>> cfg = TrainConfig(method="rn", data="/data/shapes", out="runs/rn")  # doctest: +SKIP
+        >>> Trainer(cfg).fit()  # doctest: +SKIP
+    """
+
+    def __init__(
+        self,
+        config: TrainConfig,
+        messages: queue_module.Queue | None = None,
+        stop: threading.Event | None = None,
+        *,
+        resume: bool = False,
+        hooks: Hooks | None = None,
+    ) -> None:
+        self.config = config
+        self.messages = messages
+        self.stop = stop or threading.Event()
+        self.resume = resume
+        self.hooks = hooks or Hooks()
+        self.out = Path(config.out)
+        self.step = 0
+        self.best_score = -math.inf
+        self.rank, self.world = dist.rank_and_world()
+
+    # -- messages ---------------------------------------------------------------------------------
+    def emit(self, message: Message) -> None:
+        if self.messages is not None and self.rank == 0:
+            self.messages.put(message)
+
+    # -- set-up -----------------------------------------------------------------------------------
+    def setup(self) -> None:
+        cfg = self.config
+        torch.manual_seed(cfg.seed)
+        dataset = LayoutDataset(cfg.data, unseen=cfg.unseen)
+        self.dataset = dataset
+        self.train_data = TrainData(dataset, "train", view=cfg.view, size=cfg.image_size)
+        val_split = "val" if "val" in dataset.splits() else "train"
+        self.val_data = TrainData(dataset, val_split, view="drop", size=cfg.image_size, limit=cfg.eval_images)
+        self.encoder = build_encoder(cfg.embedding)
+        self.class_names = dataset.classes
+        self.seen = list(self.train_data.seen_indices)
+        self.unseen = list(self.train_data.unseen_indices)
+        names = [self.class_names[i] for i in self.seen + self.unseen]
+        vectors = torch.from_numpy(self.encoder.embed(names))
+        self.embeddings = dict(zip(self.seen + self.unseen, vectors, strict=True))
+        self.seen_matrix = torch.stack([self.embeddings[c] for c in self.seen])
+        self.lut = seen_lut(len(self.class_names), self.seen)
+        embed_dim = 0 if cfg.method == "unet" else self.encoder.dim
+        self.model = build_model(
+            ModelConfig(cfg.method, cfg.backbone, embed_dim, cfg.pretrained, cfg.image_size, dict(cfg.options))
+        )
+        self.model.seen_classes = [self.class_names[c] for c in self.seen]
+        if hasattr(self.model, "set_seen_classes"):
+            self.model.set_seen_classes(self.model.seen_classes, self.seen_matrix)
+        self.optimizer = self._optimizer()
+        self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, self._lr_factor)
+        if self.resume:
+            self._load_state()
+        self.step_module: nn.Module = dist.wrap(TrainStep(self.model), self.world)
+
+    def _optimizer(self) -> torch.optim.Optimizer:
+        cfg = self.config
+        params = [p for p in self.model.parameters() if p.requires_grad]
+        if cfg.optimizer == "adam":
+            return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
+        if cfg.optimizer == "sgd":
+            return torch.optim.SGD(params, lr=cfg.lr, momentum=cfg.momentum, weight_decay=cfg.weight_decay)
+        raise ValueError(f"unknown optimizer {cfg.optimizer!r}; choose adam or sgd")
+
+    def _lr_factor(self, step: int) -> float:
+        cfg = self.config
+        if cfg.lr_halve_every > 0:
+            return 0.5 ** (step // cfg.lr_halve_every)
+        return max(0.0, 1 - step / max(1, cfg.steps)) ** cfg.poly_power
+
+    # -- checkpoints ------------------------------------------------------------------------------
+    def split(self) -> dict:
+        return {
+            "classes": list(self.class_names),
+            "seen": [self.class_names[c] for c in self.seen],
+            "unseen": [self.class_names[c] for c in self.unseen],
+        }
+
+    def save(self, name: str = LAST) -> Path:
+        path = self.out / name
+        if self.rank != 0:
+            return path
+        bad = [n for n, p in self.model.state_dict().items() if p.is_floating_point() and not torch.isfinite(p).all()]
+        if bad:
+            raise TrainingError(
+                f"the weights became non-finite ({bad[0]}, ...) at step {self.step}; {path} was not overwritten "
+                f"and keeps the last good state. Lower the learning rate (--lr) and resume."
+            )
+        save_checkpoint(
+            path,
+            self.model,
+            embedding_source=self.encoder.source,
+            split=self.split(),
+            extra={"train_config": self.config.to_json(), "best_score": self.best_score},
+            optimizer_state=self.optimizer.state_dict(),
+            scheduler_state=self.scheduler.state_dict(),
+            rng_state=torch.get_rng_state(),
+            step=self.step,
+        )
+        self.emit(CheckpointSaved(self.step, str(path)))
+        for hook in self.hooks.on_checkpoint:
+            hook(self, path)
+        return path
+
+    def _load_state(self) -> None:
+        path = self.out / LAST
+        if not path.exists():
+            raise TrainingError(f"--resume: {path} does not exist; start without --resume")
+        model, ckpt = load_checkpoint(path)
+        self.model.load_state_dict(model.state_dict())
+        if ckpt.optimizer_state:
+            self.optimizer.load_state_dict(ckpt.optimizer_state)
+        if ckpt.scheduler_state:
+            self.scheduler.load_state_dict(ckpt.scheduler_state)
+        if ckpt.rng_state is not None:
+            torch.set_rng_state(ckpt.rng_state)
+        self.step = int(ckpt.step)
+        self.best_score = float((ckpt.extra or {}).get("best_score", -math.inf))
+
+    # -- one step ---------------------------------------------------------------------------------
+    def train_step(self) -> float:
+        cfg = self.config
+        batch = self.train_data.batch(self.step, cfg.batch_size, cfg.seed, self.rank, self.world)
+        self.model.train()
+        if cfg.method in EPISODIC:
+            # The episode is drawn from the *global* batch, so every rank scores the same classes.
+            global_labels = self.train_data.batch(self.step, cfg.batch_size, cfg.seed).labels
+            rng = np.random.default_rng([cfg.seed, self.step, 1])
+            chosen = sample_episode(global_labels, self.seen, self.class_names, cfg.episode_classes, rng)
+            emb = torch.stack([self.embeddings[c] for c in chosen])
+            logits, _ = self.step_module(batch.images, emb)
+            targets, valid = episode_targets(batch.labels, chosen)
+            loss = relation_loss(logits, targets, valid, pos_weight=cfg.pos_weight, dice_weight=cfg.dice_weight,
+                                 normaliser=dist.global_count(valid.sum() * len(chosen), self.world))
+        else:
+            logits, background = self.step_module(batch.images, self.seen_matrix)
+            targets = self.lut[batch.labels]
+            count = dist.global_count((targets != IGNORE_INDEX).sum(), self.world)
+            if cfg.method == "devise":
+                loss = cosine_regression_loss(logits, background, targets, self.model.scale, normaliser=count)
+            else:
+                loss = softmax_loss(logits, background, targets, normaliser=count)
+        if not torch.isfinite(loss):
+            raise TrainingError(
+                f"the loss became {loss.item()} at step {self.step}; training stopped and the last good "
+                f"checkpoint ({self.out / LAST}) was kept. Lower the learning rate (--lr) and resume."
+            )
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        self.optimizer.step()
+        self.scheduler.step()
+        return float(loss.detach())
+
+    # -- validation (seen classes only) -----------------------------------------------------------
+    @torch.no_grad()
+    def validate(self) -> dict:
+        """GZLSS metrics over background + seen classes on the validation split (no unseen class at all)."""
+        self.model.eval()
+        names = [self.class_names[0]] + [self.class_names[c] for c in self.seen]
+        evaluator = Evaluator(names, unseen=(), setting="gzlss", size_edges=None)
+        for images, labels in self.val_data.eval_batches(self.config.batch_size):
+            feats = self.model.encode(images)
+            probs = predict_probabilities(self.model, feats, self.seen_matrix, labels.shape[-2:])
+            evaluator.add_scores(probs.numpy(), self.lut[torch.from_numpy(labels).long()].numpy())
+        self.model.train()
+        return evaluator.result()
+
+    # -- the loop ---------------------------------------------------------------------------------
+    def fit(self) -> Path:
+        """Run to ``config.steps`` (or until stopped); returns the checkpoint to use (best on seen val)."""
+        cfg = self.config
+        self.out.mkdir(parents=True, exist_ok=True)
+        try:
+            self.setup()
+            if self.rank == 0:
+                atomic_write_text(self.out / "config.json", cfg.to_json())
+            self.emit(Started(str(self.out), cfg.method, cfg.steps, self.step))
+            started, first = time.perf_counter(), self.step
+            while self.step < cfg.steps and not self.stop.is_set():
+                loss = self.train_step()
+                self.step += 1
+                rate = (time.perf_counter() - started) / (self.step - first)
+                lr = self.optimizer.param_groups[0]["lr"]
+                self.emit(StepDone(self.step, cfg.steps, loss, lr, rate * (cfg.steps - self.step)))
+                for hook in self.hooks.on_step:
+                    hook(self)
+                if self.step % cfg.eval_every == 0 or self.step == cfg.steps:
+                    self._eval_and_select()
+                if self.step % cfg.checkpoint_every == 0:
+                    self.save(LAST)
+            self.save(LAST)
+            if self.stop.is_set():
+                self.emit(Finished("stopped", self.step, str(self.out / LAST)))
+                return self.out / LAST
+            self.after_training()
+            best = self.out / BEST if (self.out / BEST).exists() else self.out / LAST
+            self.emit(Finished("done", self.step, str(best)))
+            return best
+        except ZerolabelError as exc:
+            self.emit(Finished("failed", self.step, str(self.out / LAST), str(exc)))
+            raise
+        finally:
+            dist.cleanup(self.world)
+
+    def _eval_and_select(self) -> None:
+        metrics = self.validate()
+        score = float(metrics["overall"]["mIoU"] or 0.0)
+        best = score > self.best_score
+        if best:
+            self.best_score = score
+            self.save(BEST)
+        self.emit(EvalDone(self.step, metrics, score, best))
+        for hook in self.hooks.on_eval:
+            hook(self, metrics)
+
+    def after_training(self) -> None:
+        """ZS3Net: train the generator and refit the classifier for the unseen names (embeddings only)."""
+        if not hasattr(self.model, "fit_unseen") or not self.unseen or self.rank != 0:
+            return
+        from core.models.zs3net import collect_features, fit_unseen, image_graphs
+
+        best = self.out / BEST
+        if best.exists():
+            model, _ = load_checkpoint(best)
+            self.model.load_state_dict(model.state_dict())
+        cfg = self.config
+        self.emit(Log(f"training the feature generator ({cfg.gmmn_steps} steps) and refitting the classifier"))
+        batches = [self.train_data.batch(i, cfg.batch_size, cfg.seed + 7) for i in range(8)]
+        images = torch.cat([b.images for b in batches])
+        labels = torch.cat([b.labels for b in batches])
+        self.model.eval()
+        allowed = [0, *self.seen]  # seen classes + background: unseen pixels never become training data
+        seen_features = collect_features(self.model, images, labels, allowed=allowed, seed=cfg.seed)
+        graphs = None
+        if cfg.method == "zs3net-gc":
+            size = self.model.encode(images[:1])[0].shape[-2:]
+            graphs = image_graphs(labels, size, allowed)
+        fit_unseen(
+            self.model,
+            [self.class_names[c] for c in self.unseen],
+            torch.stack([self.embeddings[c] for c in self.unseen]),
+            seen_features,
+            {c: self.embeddings[c] for c in self.seen},
+            steps=cfg.gmmn_steps,
+            seed=cfg.seed,
+            graphs=graphs,
+        )
+        self.save(BEST)
+
+
+def default_workers() -> int:
+    return max(1, (os.cpu_count() or 1))
