@@ -98,7 +98,10 @@ def render(messages: queue.Queue, done: threading.Event) -> None:
             continue
         if isinstance(msg, StepDone):
             if bar is None:
-                bar = tqdm(total=msg.total_steps, initial=msg.step - 1, unit="step", dynamic_ncols=True)
+                # Redraw twice a second on a terminal, every 30 s into a log file (keeps logs readable).
+                interval = 0.5 if sys.stderr.isatty() else 30
+                bar = tqdm(total=msg.total_steps, initial=msg.step - 1, unit="step", dynamic_ncols=True,
+                           mininterval=interval)
             bar.update(msg.step - bar.n)
             bar.set_postfix(loss=f"{msg.loss:.4f}", lr=f"{msg.lr:.2e}")
         elif isinstance(msg, EvalDone):

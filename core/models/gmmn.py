@@ -71,7 +71,7 @@ def normalised_adjacency(adj: torch.Tensor) -> torch.Tensor:
 
 
 def segment_graph(label: np.ndarray, ignore: int = 255, min_pixels: int = 1) -> tuple[list[int], np.ndarray]:
-    """Connected segments of ``label`` and their adjacency (8-connected touching, ignore pixels bridged).
+    """Connected segments of ``label`` and their adjacency (segments touching, 8-connected).
 
     Returns ``(classes of the nodes, adjacency [N, N] bool)``.
 
@@ -89,7 +89,7 @@ def segment_graph(label: np.ndarray, ignore: int = 255, min_pixels: int = 1) -> 
                 nodes.append(cls)
                 masks.append(mask)
     adj = np.zeros((len(nodes), len(nodes)), bool)
-    grown = [ndimage.binary_dilation(m, structure=np.ones((3, 3)), iterations=2) for m in masks]
+    grown = [ndimage.binary_dilation(m, structure=np.ones((3, 3))) for m in masks]
     for i in range(len(nodes)):
         for j in range(i + 1, len(nodes)):
             if (grown[i] & masks[j]).any():
