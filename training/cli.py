@@ -1,4 +1,4 @@
-"""``zerolabel train | eval``: the training and evaluation commands, and the ``zerolabel`` console script.
+"""``zerolabel train | selftrain | eval``: the training and evaluation commands, and the ``zerolabel`` console script.
 
 The console script lives here because ``core`` must not import ``training``: :func:`main` hands core's parser
 this module's :func:`register`.
@@ -46,6 +46,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     t.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                    help="method option, e.g. word_module=cnn (repeatable)")
     t.set_defaults(func=run_train)
+
+    st = subparsers.add_parser(
+        "selftrain",
+        help="ZS5Net: self-train a zs3net run on a folder of unlabeled images (top-p%% pseudo-labels)",
+    )
+    st.add_argument("run", help="run folder of `zerolabel train --method zs3net|zs3net-gc|spnet|devise`")
+    st.add_argument("--unlabeled", required=True, help="folder of images (searched recursively)")
+    st.add_argument("--top-p", type=float, default=25.0, help="percent of confident pixels kept per unseen class")
+    st.add_argument("--rounds", type=int, default=1)
+    st.add_argument("--steps", type=int, default=300, help="fine-tuning steps per round")
+    st.add_argument("--out", required=True, help="new run folder")
+    st.set_defaults(func=run_selftrain)
 
     e = subparsers.add_parser("eval", help="evaluate a run on a dataset split (ZLSS or GZLSS)")
     e.add_argument("run", help="run folder (uses best.pt) or a checkpoint file")
@@ -139,6 +151,14 @@ def run_train(args: argparse.Namespace) -> int:
     finally:
         done.set()
         printer.join()
+    return 0
+
+
+def run_selftrain(args: argparse.Namespace) -> int:
+    from training.selftrain import selftrain
+
+    path = selftrain(args.run, args.unlabeled, args.out, top_p=args.top_p, rounds=args.rounds, steps=args.steps)
+    print(f"self-trained model written to {path}")
     return 0
 
 

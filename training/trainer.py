@@ -293,7 +293,7 @@ class Trainer:
 
     def after_training(self) -> None:
         """ZS3Net: train the generator and refit the classifier for the unseen names (embeddings only)."""
-        if not hasattr(self.model, "fit_unseen") or not self.unseen or self.rank != 0:
+        if not hasattr(self.model, "set_bank") or not self.unseen or self.rank != 0:
             return
         from core.models.zs3net import collect_features, fit_unseen, image_graphs
 
@@ -303,16 +303,19 @@ class Trainer:
             self.model.load_state_dict(model.state_dict())
         cfg = self.config
         self.emit(Log(f"training the feature generator ({cfg.gmmn_steps} steps) and refitting the classifier"))
-        batches = [self.train_data.batch(i, cfg.batch_size, cfg.seed + 7) for i in range(8)]
-        images = torch.cat([b.images for b in batches])
-        labels = torch.cat([b.labels for b in batches])
         self.model.eval()
         allowed = [0, *self.seen]  # seen classes + background: unseen pixels never become training data
-        seen_features = collect_features(self.model, images, labels, allowed=allowed, seed=cfg.seed)
-        graphs = None
-        if cfg.method == "zs3net-gc":
-            size = self.model.encode(images[:1])[0].shape[-2:]
-            graphs = image_graphs(labels, size, allowed)
+        seen_features: dict[int, list] = {}
+        graphs: list | None = [] if cfg.method == "zs3net-gc" else None
+        for images, labels in self.train_data.eval_batches(32):  # every training image, in order
+            labels = torch.from_numpy(labels).long()
+            if graphs is not None:  # segment graphs at the feature resolution (stride 4)
+                graphs += image_graphs(labels, ((labels.shape[1] + 3) // 4, (labels.shape[2] + 3) // 4), allowed)
+            for c, f in collect_features(self.model, images, labels, allowed=allowed, max_per_class=200).items():
+                seen_features.setdefault(c, []).append(f)
+        gen = torch.Generator().manual_seed(cfg.seed)
+        seen_features = {c: torch.cat(f)[torch.randperm(sum(len(x) for x in f), generator=gen)[:3000]]
+                         for c, f in seen_features.items()}
         fit_unseen(
             self.model,
             [self.class_names[c] for c in self.unseen],

@@ -155,18 +155,26 @@ def fit_unseen(
                         steps=steps, seed=seed, graphs=graphs)
         model.generator_trained = torch.ones((), dtype=torch.bool)
     model.generator.eval()
-    seen_keys = [c for c in seen_embeddings if c in seen_features]
     with torch.no_grad():
         fake = [model.generator(e.expand(per_class, -1).float(), torch.randn(per_class, e.shape[0]))
                 for e in embeddings]
-    xs = [seen_features[0]] + [seen_features[c] for c in seen_keys] + fake
+    seen_keys = list(seen_embeddings)  # every seen class keeps a row, with or without sampled features
+    xs = [seen_features[0]] + [seen_features.get(c, seen_features[0][:0]) for c in seen_keys] + fake
     ys = [torch.full((len(x),), i, dtype=torch.long) for i, x in enumerate(xs)]
     x, y = torch.cat(xs), torch.cat(ys)
     clf = nn.Linear(x.shape[1], len(xs))
     with torch.no_grad():  # warm start from the current rows where they exist
         clf.weight[0], clf.bias[0] = model.bg_weight, model.bg_bias
+        if len(model.class_embeddings):
+            known = torch.stack([seen_embeddings[c] for c in seen_keys]).float()
+            sims = F.normalize(known, dim=1) @ F.normalize(model.class_embeddings, dim=1).T
+            best, rows = sims.max(dim=1)
+            for i, (b, r) in enumerate(zip(best.tolist(), rows.tolist(), strict=True)):
+                if b >= MATCH:
+                    clf.weight[1 + i], clf.bias[1 + i] = model.weight[r], model.bias[r]
     opt = torch.optim.Adam(clf.parameters(), lr=1e-2)
-    weights = 1.0 / torch.bincount(y).float()  # balance real and generated classes
+    counts = torch.bincount(y, minlength=len(xs)).float()
+    weights = torch.where(counts > 0, 1.0 / counts.clamp_min(1), torch.zeros_like(counts))  # balance classes
     for _ in range(classifier_steps):
         loss = F.cross_entropy(clf(x), y, weight=weights / weights.mean())
         opt.zero_grad()

@@ -78,3 +78,28 @@ def test_cli_train_then_eval_writes_contract_json(shapes: Path, tmp_path: Path, 
 def test_cli_reports_bad_method_option(shapes: Path, tmp_path: Path, capsys) -> None:
     code = main(["train", "--method", "rn", "--data", str(shapes), "--out", str(tmp_path / "r"), "--option", "x"])
     assert code == 2 and "KEY=VALUE" in capsys.readouterr().err
+
+
+def test_pseudo_labels_keep_the_top_percent_of_each_unseen_class() -> None:
+    import numpy as np
+
+    from training.selftrain import pseudo_labels
+
+    probs = np.zeros((3, 2, 5), np.float32)  # background, seen (1), unseen (2)
+    probs[2, 0] = [0.9, 0.8, 0.7, 0.6, 0.1]
+    probs[0, 0] = [0.1, 0.2, 0.3, 0.4, 0.9]
+    probs[1, 1] = 1.0
+    (label,) = pseudo_labels([probs], unseen_columns=[2], top_p=50)
+    assert label[0].tolist() == [2, 2, 255, 255, 255] and (label[1] == 255).all()
+
+
+def test_zs3net_trains_refits_and_selftrains(shapes: Path, tmp_path: Path) -> None:
+    run = tmp_path / "zs3"
+    best = Trainer(_cfg(shapes, run, "zs3net", steps=4, eval_every=4, gmmn_steps=10)).fit()
+    model, ckpt = load_checkpoint(best)
+    assert len(model.class_embeddings) == len(ckpt.split["seen"]) + len(ckpt.split["unseen"])
+    assert main(["selftrain", str(run), "--unlabeled", str(shapes / "JPEGImages"), "--steps", "2",
+                 "--out", str(tmp_path / "zs5")]) == 0
+    out = tmp_path / "m.json"
+    assert main(["eval", str(tmp_path / "zs5"), "--data", str(shapes), "--json", str(out), "--limit", "3"]) == 0
+    assert json.loads(out.read_text())["unseen"]["mIoU"] is not None

@@ -1,0 +1,112 @@
+"""ZS5Net: self-training of a ZS3Net-style model on a folder of unlabeled images (ZS3Net paper, Sec. 3.3).
+
+Each round: predict every unlabeled image with all classes (seen + unseen), keep for each *unseen* class the top
+p % most confident pixels predicted as that class (paper: p = 25 on VOC, 75 on Pascal-Context) as pseudo-labels,
+everything else ignored; then fine-tune the network on batches of the seen-class training data plus
+pseudo-labelled images. Unseen ground truth is never read: pseudo-labels come from the model's own predictions
+on images without labels.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from core.data.base import IGNORE_INDEX
+from core.data.layout import LayoutDataset
+from core.data.unlabeled import UnlabeledFolder
+from core.embeddings import build_encoder
+from core.errors import ZerolabelError
+from core.models import load_checkpoint, save_checkpoint
+from core.models.base import predict_probabilities
+from training.config import TrainConfig
+from training.data import TrainData, resize_pair, to_tensor
+from training.losses import softmax_loss
+
+
+def pseudo_labels(probs: list[np.ndarray], unseen_columns: list[int], top_p: float) -> list[np.ndarray]:
+    """Pseudo-label maps (column index of the class, 255 elsewhere) from ``[1 + C, H, W]`` probabilities.
+
+    For each unseen column u, among all pixels of all images whose argmax is u, the top ``top_p`` % by
+    probability are kept (one threshold per class over the whole set, as in the paper).
+    """
+    argmax = [p.argmax(0) for p in probs]
+    conf = [p.max(0) for p in probs]
+    out = [np.full(a.shape, IGNORE_INDEX, np.uint8) for a in argmax]
+    for u in unseen_columns:
+        values = np.concatenate([c[a == u] for a, c in zip(argmax, conf, strict=True)])
+        if values.size == 0:
+            continue
+        threshold = np.percentile(values, 100 - top_p)
+        for o, a, c in zip(out, argmax, conf, strict=True):
+            o[(a == u) & (c >= threshold)] = u
+    return out
+
+
+def selftrain(
+    run: str | Path,
+    unlabeled: str | Path,
+    out: str | Path,
+    *,
+    top_p: float = 25.0,
+    rounds: int = 1,
+    steps: int = 300,
+    lr: float | None = None,
+) -> Path:
+    """Self-train the checkpoint of ``run`` (a ZS3Net-style softmax model) and write ``out/best.pt``."""
+    run = Path(run)
+    ckpt_path = run / "best.pt" if run.is_dir() else run
+    model, ckpt = load_checkpoint(ckpt_path)
+    if model.activation != "softmax":
+        raise ZerolabelError(f"{ckpt_path}: self-training (ZS5Net) needs a zs3net/zs3net-gc/spnet/devise model, "
+                             f"not {ckpt.config.method}")
+    cfg = TrainConfig.from_dict(__import__("json").loads(ckpt.extra["train_config"]))
+    dataset = LayoutDataset(cfg.data, unseen=ckpt.split["unseen"])
+    classes = list(dataset.classes)
+    columns = classes[1:]  # score columns: every non-background class, dataset order
+    unseen_cols = [columns.index(u) + 1 for u in ckpt.split["unseen"]]
+    encoder = build_encoder(ckpt.embedding_source)
+    matrix = torch.from_numpy(encoder.embed(columns))
+    folder = UnlabeledFolder(unlabeled)
+    images = [resize_pair(img, None, cfg.image_size)[0] for _, img in folder]
+    if not images:
+        raise ZerolabelError(f"{unlabeled}: no readable images to self-train on")
+    train = TrainData(dataset, "train", view=cfg.view, size=cfg.image_size)
+    opt = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=lr or cfg.lr * 0.1,
+                          momentum=0.9, weight_decay=cfg.weight_decay)
+    rng = np.random.default_rng(cfg.seed)
+    for _ in range(rounds):
+        model.eval()
+        with torch.no_grad():
+            probs = [predict_probabilities(model, model.encode(to_tensor(img[None])), matrix, img.shape[:2])[0].numpy()
+                     for img in images]
+        labels = pseudo_labels(probs, unseen_cols, top_p)
+        model.train()
+        for step in range(steps):
+            batch = train.batch(step, cfg.batch_size // 2, cfg.seed + 1000)
+            pick = rng.choice(len(images), size=cfg.batch_size // 2)
+            x = torch.cat([batch.images, to_tensor(np.stack([_square(images[i], cfg.image_size) for i in pick]))])
+            y_pseudo = torch.from_numpy(np.stack([_square(labels[i], cfg.image_size) for i in pick]).astype(np.int64))
+            y = torch.cat([batch.labels, y_pseudo])  # dataset index == column index (background 0)
+            feats = model.encode(x)
+            loss = softmax_loss(model.score(feats, matrix), model.background_score(feats), y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+    out = Path(out)
+    extra = {**ckpt.extra, "selftrain": {"unlabeled": str(unlabeled), "top_p": top_p, "rounds": rounds,
+                                         "steps": steps, "images": len(images), "skipped": len(folder.failures)}}
+    save_checkpoint(out / "best.pt", model.eval(), embedding_source=ckpt.embedding_source, split=ckpt.split,
+                    extra=extra, step=ckpt.step + rounds * steps)
+    (out / "config.json").write_text(dataclasses.replace(cfg, out=str(out)).to_json(), encoding="utf-8")
+    return out / "best.pt"
+
+
+def _square(array: np.ndarray, size: int) -> np.ndarray:
+    """Centre square crop of side ``size`` (images are resized with the short side at ``size``)."""
+    h, w = array.shape[:2]
+    y, x = (h - size) // 2, (w - size) // 2
+    return array[y : y + size, x : x + size]
