@@ -7,7 +7,8 @@ its test split and writes ``bench/results/zsl_table.md``:
 
 Rows: RN (GloVe), RN (MiniLM), RN (attributes: colour + shape one-hot), RN without semantics (random class
 vectors), U-Net, SPNet, SPNet-C (calibrated), DeViSE, ZS3Net, ZS5Net (self-training on 310 other generated
-images, labels never read), and a supervised oracle (RN trained with every class, on a set generated with no unseen class).
+images, labels never read), and a supervised oracle (RN trained with every class, on a set generated with no
+unseen class).
 
 Usage:
     python bench/zsl_table.py [--work DIR] [--rows rn-glove,spnet,...] [--steps N] [--size 96]
