@@ -14,7 +14,7 @@ import torch
 from torch.nn import functional as F
 
 from core.data.base import SegDataset
-from core.data.layout import LayoutDataset
+from core.data.open import is_layout, open_dataset
 from core.embeddings import build_encoder
 from core.metrics import Evaluator
 from core.models import load_checkpoint
@@ -49,11 +49,13 @@ def evaluate_checkpoint(
     setting: str = "gzlss",
     calibration: float = 0.0,
     limit: int | None = None,
+    unseen: str | list[str] | None = None,
 ) -> dict:
     """Metrics JSON (ARCHITECTURE.md) of ``checkpoint`` on ``split`` of ``data``.
 
-    The unseen classes are the dataset's (``unseen.txt``); the model scores every non-background class of the
-    dataset, whatever its names, with the text encoder recorded in the checkpoint.
+    Unseen classes: ``unseen`` (names or ``split:NAME``), else the dataset's ``unseen.txt``, else the checkpoint's
+    split. The model scores every non-background class of the dataset, whatever its names, with the text encoder
+    recorded in the checkpoint.
 
     Example:
         >>> m = evaluate_checkpoint("runs/rn/best.pt", "/data/shapes", setting="zlss")  # doctest: +SKIP
@@ -61,7 +63,14 @@ def evaluate_checkpoint(
     """
     model, ckpt = load_checkpoint(checkpoint)
     model.eval()
-    dataset = data if isinstance(data, SegDataset) else LayoutDataset(data)
+    if isinstance(data, SegDataset):
+        dataset = data
+    else:
+        if unseen is None and not is_layout(str(data)):
+            unseen = list(ckpt.split.get("unseen", []))
+        dataset = open_dataset(str(data), unseen)
+        if unseen is None and not dataset.unseen:
+            dataset = open_dataset(str(data), list(ckpt.split.get("unseen", [])))
     names = list(dataset.classes)
     encoder = build_encoder(ckpt.embedding_source)
     matrix = torch.from_numpy(encoder.embed(names[1:]))

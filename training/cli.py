@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from core import cli as core_cli
+from core.data.open import resolve_unseen
 from core.errors import ZerolabelError
 from training.config import METHODS, TrainConfig, preset
 from training.messages import CheckpointSaved, EvalDone, Finished, Log, StepDone
@@ -29,8 +30,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "default DATA/unseen.txt) never reach a loss; the checkpoint is chosen on seen-class validation only.",
     )
     t.add_argument("--method", required=True, choices=METHODS)
-    t.add_argument("--data", required=True, help="dataset folder (zerolabel layout)")
-    t.add_argument("--unseen", help='comma-separated unseen classes (default: DATA/unseen.txt; "" = none, an oracle)')
+    t.add_argument("--data", required=True, help="DIR (zerolabel layout) or voc:ROOT, voc-aug:VOC,SBD, "
+                   "cocostuff:ROOT, context:ROOT, cub:ROOT")
+    t.add_argument("--unseen", help='comma-separated unseen classes or split:NAME (default: DATA/unseen.txt; '
+                   '"" = none, an oracle)')
     t.add_argument("--embedding", default="glove50", help="glove50|minilm|word2vec:PATH|fasttext:PATH|"
                    "attributes:PATH|P1+P2 (default glove50)")
     t.add_argument("--backbone", default=None, help="tiny|effnet-lite0|vgg16|resnet101 (default: preset's)")
@@ -61,7 +64,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     e = subparsers.add_parser("eval", help="evaluate a run on a dataset split (ZLSS or GZLSS)")
     e.add_argument("run", help="run folder (uses best.pt) or a checkpoint file")
-    e.add_argument("--data", required=True)
+    e.add_argument("--data", required=True, help="dataset: DIR, voc:ROOT, cocostuff:ROOT, context:ROOT, cub:ROOT")
+    e.add_argument("--unseen", help="unseen classes or split:NAME (default: DATA/unseen.txt, else the run's split)")
     e.add_argument("--split", default="test")
     e.add_argument("--setting", default="gzlss", choices=("zlss", "gzlss"))
     e.add_argument("--calibration", type=float, default=0.0, help="gamma subtracted from seen-class scores")
@@ -87,7 +91,10 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         if given is not None and field.name not in ("unseen", "options"):
             values[field.name] = given
     # --unseen "" (empty) means no unseen class at all: the supervised oracle of the benchmark table.
-    unseen = None if args.unseen is None else tuple(n.strip() for n in args.unseen.split(",") if n.strip())
+    if args.unseen is not None and args.unseen.startswith("split:"):
+        unseen = resolve_unseen(args.unseen)
+    else:
+        unseen = None if args.unseen is None else tuple(n.strip() for n in args.unseen.split(",") if n.strip())
     options = {}
     for item in args.option:
         key, sep, raw = item.partition("=")
@@ -178,7 +185,7 @@ def run_eval(args: argparse.Namespace) -> int:
 
     metrics = evaluate_checkpoint(
         resolve_checkpoint(args.run), args.data, split=args.split, setting=args.setting,
-        calibration=args.calibration, limit=args.limit,
+        calibration=args.calibration, limit=args.limit, unseen=args.unseen,
     )
     print(format_table(metrics))
     if args.json:

@@ -60,6 +60,8 @@ class TrainData:
         view: ``drop`` (ZS3Net: images with unseen pixels removed) or ``ignore`` (SPNet: unseen pixels -> 255).
         size: training resolution (short side, then square crops).
         limit: keep only the first ``limit`` images (evaluation subsets).
+        holdout: if > 0, every ``holdout``-th image of the split is held out (validation) and the rest kept;
+            ``held_out=True`` selects the held-out images instead.
 
     Example:
         >>> data = TrainData(LayoutDataset("/data/shapes"), "train", size=96)  # doctest: +SKIP
@@ -75,6 +77,8 @@ class TrainData:
         view: str = "drop",
         size: int = 96,
         limit: int | None = None,
+        holdout: int = 0,
+        held_out: bool = False,
     ) -> None:
         self.view = ZeroShotView(dataset, unseen=unseen, mode=view)
         self.classes = dataset.classes
@@ -84,6 +88,8 @@ class TrainData:
         self.seen_indices = tuple(self.classes.index(c) for c in self.seen)
         self.size = size
         ids = self.view.ids(split)
+        if holdout > 0:
+            ids = [i for k, i in enumerate(ids) if (k % holdout == 0) == held_out]
         if limit is not None:
             ids = ids[:limit]
         if not ids:

@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from core.data.layout import LayoutDataset
+from core.data.open import is_layout, open_dataset
 from core.embeddings import build_encoder
 from core.errors import ZerolabelError
 from core.io.atomic import atomic_write_text
@@ -104,11 +104,15 @@ class Trainer:
     def setup(self) -> None:
         cfg = self.config
         torch.manual_seed(cfg.seed)
-        dataset = LayoutDataset(cfg.data, unseen=cfg.unseen)
+        dataset = open_dataset(cfg.data, cfg.unseen)
         self.dataset = dataset
-        self.train_data = TrainData(dataset, "train", view=cfg.view, size=cfg.image_size)
-        val_split = "val" if "val" in dataset.splits() else "train"
-        self.val_data = TrainData(dataset, val_split, view="drop", size=cfg.image_size, limit=cfg.eval_images)
+        # Our layout has a seen-only val split. The papers' datasets use their val split as the test set, so
+        # validation is every 10th training image, held out from training.
+        holdout = 0 if is_layout(cfg.data) and "val" in dataset.splits() else 10
+        self.train_data = TrainData(dataset, "train", view=cfg.view, size=cfg.image_size, holdout=holdout)
+        val_split = "train" if holdout else "val"
+        self.val_data = TrainData(dataset, val_split, view=cfg.view, size=cfg.image_size, limit=cfg.eval_images,
+                                  holdout=holdout, held_out=True)
         self.encoder = build_encoder(cfg.embedding)
         self.class_names = dataset.classes
         self.seen = list(self.train_data.seen_indices)

@@ -103,3 +103,43 @@ def test_zs3net_trains_refits_and_selftrains(shapes: Path, tmp_path: Path) -> No
     out = tmp_path / "m.json"
     assert main(["eval", str(tmp_path / "zs5"), "--data", str(shapes), "--json", str(out), "--limit", "3"]) == 0
     assert json.loads(out.read_text())["unseen"]["mIoU"] is not None
+
+
+def test_train_and_eval_on_pascal_voc_files_with_a_paper_split(tmp_path: Path) -> None:
+    import numpy as np
+    from PIL import Image
+
+    from core.io.image import write_label_png
+
+    voc = tmp_path / "VOCdevkit" / "VOC2012"
+    rng = np.random.default_rng(0)
+    ids = [f"2007_{i:06d}" for i in range(6)]
+    for sid in ids:
+        (voc / "JPEGImages").mkdir(parents=True, exist_ok=True)
+        Image.fromarray(rng.integers(0, 255, (40, 52, 3), dtype=np.uint8)).save(voc / "JPEGImages" / f"{sid}.jpg")
+        label = np.zeros((40, 52), np.uint8)
+        label[5:20, 5:30] = rng.integers(1, 21)
+        label[25:35, 10:40] = 16  # potted plant: unseen in voc_15_5
+        write_label_png(voc / "SegmentationClass" / f"{sid}.png", label)
+    sets = voc / "ImageSets" / "Segmentation"
+    sets.mkdir(parents=True)
+    (sets / "train.txt").write_text("\n".join(ids[:4]) + "\n")
+    (sets / "val.txt").write_text("\n".join(ids[4:]) + "\n")
+    run = tmp_path / "run"
+    args = ["train", "--method", "rn", "--data", f"voc:{tmp_path}", "--unseen", "split:voc_15_5", "--view",
+            "ignore", "--steps", "2", "--batch-size", "2", "--image-size", "32", "--eval-every", "2", "--out",
+            str(run)]
+    assert main(args) == 0
+    _, ckpt = load_checkpoint(run / "best.pt")
+    assert ckpt.split["unseen"] == ["pottedplant", "sheep", "sofa", "train", "tvmonitor"]
+    out = tmp_path / "m.json"
+    assert main(["eval", str(run), "--data", f"voc:{tmp_path}", "--split", "val", "--setting", "zlss",
+                 "--json", str(out)]) == 0
+    metrics = json.loads(out.read_text())
+    assert set(metrics["per_class"]) <= {"background", "pottedplant", "sheep", "sofa", "train", "tvmonitor"}
+    assert "pottedplant" in metrics["per_class"]
+
+
+def test_papers_dataset_without_unseen_is_refused(tmp_path: Path, capsys) -> None:
+    code = main(["train", "--method", "rn", "--data", f"voc:{tmp_path}", "--out", str(tmp_path / "r")])
+    assert code == 2 and "split:voc_15_5" in capsys.readouterr().err
