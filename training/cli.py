@@ -41,6 +41,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     t.add_argument("--preset", default="fast", choices=("fast", "paper"))
     t.add_argument("--out", required=True, help="run folder")
     t.add_argument("--resume", action="store_true", help="continue OUT/last.pt (same optimizer, schedule, RNG)")
+    t.add_argument("--optimizer", choices=("adam", "sgd"), help="override the preset's optimizer")
     t.add_argument("--view", choices=("drop", "ignore"), help="zero-shot view: drop (ZS3Net) or ignore (SPNet)")
     for name, kind in (("steps", int), ("batch-size", int), ("lr", float), ("image-size", int), ("seed", int),
                        ("eval-every", int), ("checkpoint-every", int), ("episode-classes", int),

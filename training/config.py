@@ -88,7 +88,7 @@ class TrainConfig:
 def preset(name: str, method: str) -> dict:
     """The settings a preset implies for ``method`` (command-line flags override them).
 
-    ``fast``: a useful model on a 96-128 px shapes set in about ten minutes on 2 CPU cores (tiny backbone).
+    ``fast``: a useful model on a 96-128 px shapes set in a few minutes on 2 CPU cores (tiny backbone, Adam).
     ``paper``: the papers' hyperparameters (RN: Adam 1e-4 halved every 10,000 of 50,000 episodes, batch 32
     (8 for DeepLab), 10 classes per episode; ZS3Net/SPNet/DeViSE: SGD 7e-3, poly 0.9, momentum 0.9, weight decay
     5e-4; GMMN Adam 2e-4).
@@ -97,11 +97,11 @@ def preset(name: str, method: str) -> dict:
         raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
     episodic = method in EPISODIC
     if name == "fast":
-        common = {"image_size": 96, "batch_size": 8, "eval_every": 200, "checkpoint_every": 100}
-        if episodic:
-            return {**common, "steps": 1200, "optimizer": "adam", "lr": 1e-3, "lr_halve_every": 400}
-        return {**common, "steps": 1200, "optimizer": "sgd", "lr": 2e-2, "lr_halve_every": 0,
-                "weight_decay": 1e-4, "gmmn_steps": 400}
+        # Adam for every method: with the random-init tiny backbone, SGD 2e-2 (poly) left SPNet and DeViSE
+        # predicting background only (seen val mIoU 0.039 after 1,200 steps) while Adam 1e-3 learned (measured).
+        common = {"image_size": 96, "batch_size": 8, "eval_every": 250, "checkpoint_every": 250,
+                  "steps": 2000, "optimizer": "adam", "lr": 1e-3, "lr_halve_every": 700}
+        return common if episodic else {**common, "weight_decay": 1e-4, "gmmn_steps": 400}
     if name == "paper":
         if episodic:
             return {"image_size": 320, "batch_size": 32, "steps": 50_000, "optimizer": "adam", "lr": 1e-4,
