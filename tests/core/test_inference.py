@@ -1,0 +1,99 @@
+"""ONNX export matches torch; the ONNX predictor caches encodings, keeps sizes and never imports torch."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from core.embeddings import build_encoder
+from core.inference.export import export_onnx
+from core.inference.runtime import Predictor, remove_specks
+from core.models import ModelConfig, build_model, predict_probabilities, save_checkpoint
+from core.models.base import IMAGENET_MEAN, IMAGENET_STD
+
+NAMES = ["red circle", "blue square", "green star"]
+
+
+def _checkpoint(tmp_path: Path, method: str) -> Path:
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(method, "tiny", 50, image_size=64)).eval()
+    glove = build_encoder("glove50")
+    if hasattr(model, "set_seen_classes"):
+        model.set_seen_classes(NAMES[:2], torch.from_numpy(glove.embed(NAMES[:2])))
+        with torch.no_grad():
+            model.weight.normal_()
+        from core.models.zs3net import fit_unseen
+
+        feats = {0: torch.rand(40, 64), 1: torch.rand(40, 64) + 1, 2: torch.rand(40, 64) + 2}
+        emb = torch.from_numpy(glove.embed(NAMES))
+        fit_unseen(model, NAMES[2:], emb[2:], feats, {1: emb[0], 2: emb[1]}, steps=5, classifier_steps=5)
+    model.seen_classes = NAMES[:2]
+    path = tmp_path / "ckpt.pt"
+    save_checkpoint(path, model, embedding_source="glove50", split={"seen": NAMES[:2], "unseen": NAMES[2:]})
+    return path
+
+
+def _torch_probs(ckpt: Path, image: np.ndarray) -> np.ndarray:
+    from core.models import load_checkpoint
+
+    model, _ = load_checkpoint(ckpt)
+    x = (image.astype(np.float32) / 255 - np.array(IMAGENET_MEAN, np.float32)) / np.array(IMAGENET_STD, np.float32)
+    x = torch.from_numpy(x.transpose(2, 0, 1)[None].copy())
+    emb = torch.from_numpy(build_encoder("glove50").embed(NAMES))
+    with torch.no_grad():
+        return predict_probabilities(model, model.encode(x), emb, image.shape[:2])[0].numpy()
+
+
+@pytest.mark.parametrize("method", ["rn", "spnet", "zs3net", "unet"])
+def test_onnx_matches_torch(tmp_path: Path, method: str) -> None:
+    ckpt = _checkpoint(tmp_path, method)
+    export_onnx(ckpt, tmp_path / "onnx")
+    image = np.random.default_rng(0).integers(0, 255, (64, 80, 3), dtype=np.uint8)
+    predictor = Predictor(tmp_path / "onnx", device="cpu")
+    pred = predictor.predict(image, NAMES)
+    reference = _torch_probs(ckpt, image)
+    assert pred.heatmaps.shape == (3, 64, 80) and pred.labels.shape == (64, 80)
+    assert np.abs(pred.heatmaps - np.clip(reference[1:], 0, 1)).max() < 1e-4
+    assert (pred.labels == reference.argmax(0)).mean() > 0.999
+
+
+def test_class_edits_reuse_the_cached_encoding_and_large_images_keep_their_size(tmp_path: Path) -> None:
+    export_onnx(_checkpoint(tmp_path, "rn"), tmp_path / "onnx")
+    predictor = Predictor(tmp_path / "onnx", device="cpu")
+    image = np.random.default_rng(1).integers(0, 255, (64, 64, 3), dtype=np.uint8)
+    predictor.predict(image, NAMES[:1])
+    predictor.predict(image, NAMES)
+    predictor.predict(image, ["purple heart"])
+    assert predictor.encoder_runs == 1
+    big = np.zeros((1500, 4000, 3), np.uint8)
+    assert predictor.model.preprocess(big).shape[2:] == (64, 171)  # short side at the model size
+    assert predictor.predict(big, NAMES).labels.shape == (1500, 4000)
+    assert predictor.encoder_runs == 2
+
+
+def test_specks_below_min_area_become_background() -> None:
+    labels = np.zeros((20, 20), np.uint8)
+    labels[2:10, 2:10] = 1
+    labels[15, 15] = 1
+    labels[18:20, 0:2] = 2
+    out = remove_specks(labels, min_area=5)
+    assert out[5, 5] == 1 and out[15, 15] == 0 and out[19, 0] == 0
+
+
+def test_predicting_never_imports_torch(tmp_path: Path) -> None:
+    export_onnx(_checkpoint(tmp_path, "rn"), tmp_path / "onnx")
+    code = (
+        "import sys, numpy as np\n"
+        "from core.inference.runtime import Predictor\n"
+        f"p = Predictor({str(tmp_path / 'onnx')!r}, device='cpu')\n"
+        "r = p.predict(np.zeros((50, 60, 3), np.uint8), ['red circle', 'tv monitor'])\n"
+        "assert r.labels.shape == (50, 60)\n"
+        "print('torch' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"
