@@ -97,3 +97,62 @@ def test_predicting_never_imports_torch(tmp_path: Path) -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def _rle_decode(seg: dict) -> np.ndarray:
+    h, w = seg["size"]
+    flat = np.zeros(h * w, np.uint8)
+    pos, value = 0, 0
+    for count in seg["counts"]:
+        flat[pos : pos + count] = value
+        pos, value = pos + count, 1 - value
+    return flat.reshape((h, w), order="F")
+
+
+def test_predict_cli_writes_a_trainable_dataset_coco_and_heatmaps(tmp_path: Path, capsys) -> None:
+    import json
+
+    from core.cli import main
+    from core.data.layout import LayoutDataset
+    from core.io.image import write_image
+
+    run = tmp_path / "run"
+    run.mkdir()
+    _checkpoint(tmp_path, "rn").rename(run / "best.pt")
+    images = tmp_path / "images"
+    rng = np.random.default_rng(0)
+    for i in range(4):
+        write_image(images / ("sub" if i % 2 else "") / f"im{i}.png", rng.integers(0, 255, (40, 50, 3), np.uint8))
+    (images / "broken.jpg").write_bytes(b"not an image")
+    out = tmp_path / "out"
+    args = ["predict", str(run), str(images), "--classes", "red circle,blue square", "--out", str(out),
+            "--format", "both", "--heatmaps", "--device", "cpu"]
+    assert main(args) == 1  # one bad image: reported, the rest done
+    err = capsys.readouterr().err
+    assert "broken.jpg" in err
+    ds = LayoutDataset(out)
+    assert ds.classes == ("background", "red circle", "blue square")
+    assert sorted(ds.ids("predicted")) == ["im0", "im2", "sub__im1", "sub__im3"]
+    label = ds.label("im0")
+    coco = json.loads((out / "coco.json").read_text())
+    for ann in coco["annotations"]:
+        image = next(i for i in coco["images"] if i["id"] == ann["image_id"])
+        if image["file_name"].endswith("/im0.png"):
+            assert np.array_equal(_rle_decode(ann["segmentation"]), label == ann["category_id"])
+    assert (out / "heatmaps" / "red_circle" / "im0.png").exists()
+    assert main(args) == 1 and "0 to do" not in capsys.readouterr().err  # the broken one is retried
+    (images / "broken.jpg").unlink()
+    assert main(args) == 0 and "4 already labelled, 0 to do" in capsys.readouterr().err
+
+
+def test_shards_split_the_work_without_overlap(tmp_path: Path) -> None:
+    from core.inference.batch import list_images, parse_shard
+
+    for i in range(7):
+        (tmp_path / f"{i}.png").write_bytes(b"")
+    items = list_images([str(tmp_path)])
+    parts = [{sid for k, (sid, _) in enumerate(items) if k % 3 == s} for s in range(3)]
+    assert set.union(*parts) == {sid for sid, _ in items} and sum(len(p) for p in parts) == 7
+    assert parse_shard("2/3") == (2, 3)
+    with pytest.raises(Exception, match="0 <= i < N"):
+        parse_shard("3/3")
