@@ -229,10 +229,11 @@ class Predictor:
         if calibration:
             seen = [i + 1 for i, n in enumerate(names) if n in self.model.seen]
             probs[seen] -= calibration
-        order = np.sort(probs, axis=0) if len(probs) > 1 else np.concatenate([probs, np.zeros_like(probs)])
+        padded = probs if len(probs) > 1 else np.concatenate([probs, np.zeros_like(probs)])
+        top2 = np.partition(padded, len(padded) - 2, axis=0)[-2:]  # second best and best, without a full sort
         labels = remove_specks(probs.argmax(0).astype(np.uint8), min_area)
         heat = np.clip(probs[1:], 0, 1)
-        return Prediction(names, labels, heat, (1 - (order[-1] - order[-2])).astype(np.float32), self.model.device)
+        return Prediction(names, labels, heat, (1 - (top2[1] - top2[0])).astype(np.float32), self.model.device)
 
 
 def file_key(path: str | os.PathLike) -> str:
