@@ -236,6 +236,20 @@ class Predictor:
         return Prediction(names, labels, heat, (1 - (top2[1] - top2[0])).astype(np.float32), self.model.device)
 
 
+def demo_model_folder() -> Path:
+    """The small demo model shipped in ``resources/demo_model`` (see the README for the command that made it)."""
+    from importlib.resources import files
+
+    return Path(str(files("resources") / "demo_model"))
+
+
+def sample_images_folder() -> Path:
+    """Sample images (with their ground-truth label PNGs) shipped in ``resources/samples``."""
+    from importlib.resources import files
+
+    return Path(str(files("resources") / "samples"))
+
+
 def file_key(path: str | os.PathLike) -> str:
     """Content hash of a file (the cache key: a renamed file is not re-encoded, an edited one is)."""
     digest = hashlib.sha1()
