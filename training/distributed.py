@@ -25,6 +25,15 @@ def rank_and_world() -> tuple[int, int]:
     return td.get_rank(), td.get_world_size()
 
 
+def device_for(rank: int) -> torch.device:
+    """``cuda:LOCAL_RANK`` when a GPU is visible (set ``ZEROLABEL_DEVICE=cpu`` to force the CPU), else the CPU."""
+    if os.environ.get("ZEROLABEL_DEVICE", "") == "cpu" or not torch.cuda.is_available():
+        return torch.device("cpu")
+    local = int(os.environ.get("LOCAL_RANK", rank))
+    torch.cuda.set_device(local)
+    return torch.device("cuda", local)
+
+
 def wrap(module: nn.Module, world: int) -> nn.Module:
     """DistributedDataParallel when ``world`` > 1, else the module itself.
 
@@ -35,6 +44,8 @@ def wrap(module: nn.Module, world: int) -> nn.Module:
         return module
     if torch.cuda.is_available():
         module = nn.SyncBatchNorm.convert_sync_batchnorm(module)
+    if torch.cuda.is_available() and next(module.parameters()).is_cuda:
+        return nn.parallel.DistributedDataParallel(module, device_ids=[torch.cuda.current_device()])
     return nn.parallel.DistributedDataParallel(module)
 
 

@@ -94,6 +94,7 @@ class Trainer:
         self.step = 0
         self.best_score = -math.inf
         self.rank, self.world = dist.rank_and_world()
+        self.device = dist.device_for(self.rank)
 
     # -- messages ---------------------------------------------------------------------------------
     def emit(self, message: Message) -> None:
@@ -129,6 +130,7 @@ class Trainer:
         self.model.seen_classes = [self.class_names[c] for c in self.seen]
         if hasattr(self.model, "set_seen_classes"):
             self.model.set_seen_classes(self.model.seen_classes, self.seen_matrix)
+        self.model.to(self.device)
         self.optimizer = self._optimizer()
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, self._lr_factor)
         if self.resume:
@@ -209,14 +211,14 @@ class Trainer:
             global_labels = self.train_data.batch(self.step, cfg.batch_size, cfg.seed).labels
             rng = np.random.default_rng([cfg.seed, self.step, 1])
             chosen = sample_episode(global_labels, self.seen, self.class_names, cfg.episode_classes, rng)
-            emb = torch.stack([self.embeddings[c] for c in chosen])
-            logits, _ = self.step_module(batch.images, emb)
-            targets, valid = episode_targets(batch.labels, chosen)
+            emb = torch.stack([self.embeddings[c] for c in chosen]).to(self.device)
+            logits, _ = self.step_module(batch.images.to(self.device), emb)
+            targets, valid = episode_targets(batch.labels.to(self.device), chosen)
             loss = relation_loss(logits, targets, valid, pos_weight=cfg.pos_weight, dice_weight=cfg.dice_weight,
                                  normaliser=dist.global_count(valid.sum() * len(chosen), self.world))
         else:
-            logits, background = self.step_module(batch.images, self.seen_matrix)
-            targets = self.lut[batch.labels]
+            logits, background = self.step_module(batch.images.to(self.device), self.seen_matrix.to(self.device))
+            targets = self.lut[batch.labels].to(self.device)
             count = dist.global_count((targets != IGNORE_INDEX).sum(), self.world)
             if cfg.method == "devise":
                 loss = cosine_regression_loss(logits, background, targets, self.model.scale, normaliser=count)
@@ -241,9 +243,9 @@ class Trainer:
         names = [self.class_names[0]] + [self.class_names[c] for c in self.seen]
         evaluator = Evaluator(names, unseen=(), setting="gzlss", size_edges=None)
         for images, labels in self.val_data.eval_batches(self.config.batch_size):
-            feats = self.model.encode(images)
-            probs = predict_probabilities(self.model, feats, self.seen_matrix, labels.shape[-2:])
-            evaluator.add_scores(probs.numpy(), self.lut[torch.from_numpy(labels).long()].numpy())
+            feats = self.model.encode(images.to(self.device))
+            probs = predict_probabilities(self.model, feats, self.seen_matrix.to(self.device), labels.shape[-2:])
+            evaluator.add_scores(probs.cpu().numpy(), self.lut[torch.from_numpy(labels).long()].numpy())
         self.model.train()
         return evaluator.result()
 
@@ -315,11 +317,14 @@ class Trainer:
             labels = torch.from_numpy(labels).long()
             if graphs is not None:  # segment graphs at the feature resolution (stride 4)
                 graphs += image_graphs(labels, ((labels.shape[1] + 3) // 4, (labels.shape[2] + 3) // 4), allowed)
-            for c, f in collect_features(self.model, images, labels, allowed=allowed, max_per_class=200).items():
-                seen_features.setdefault(c, []).append(f)
+            found = collect_features(self.model, images.to(self.device), labels.to(self.device), allowed=allowed,
+                                     max_per_class=200)
+            for c, f in found.items():
+                seen_features.setdefault(c, []).append(f.cpu())
         gen = torch.Generator().manual_seed(cfg.seed)
         seen_features = {c: torch.cat(f)[torch.randperm(sum(len(x) for x in f), generator=gen)[:3000]]
                          for c, f in seen_features.items()}
+        self.model.cpu()  # the generator and the classifier refit are small: CPU
         fit_unseen(
             self.model,
             [self.class_names[c] for c in self.unseen],
@@ -330,6 +335,7 @@ class Trainer:
             seed=cfg.seed,
             graphs=graphs,
         )
+        self.model.to(self.device)
         self.save(BEST)
 
 

@@ -1,4 +1,10 @@
-"""Zero-shot segmenters behind the ``Segmenter`` contract (encode once, score many classes) and one registry."""
+"""Zero-shot segmenters behind the ``Segmenter`` contract (encode once, score many classes), one registry of
+methods, and checkpoints (one file: config, weights, embedding source, class split; weights-only loading).
+
+Example:
+    >>> from core.models import ModelConfig, build_model
+    >>> model = build_model(ModelConfig("rn", backbone="tiny", embed_dim=50))
+"""
 
 from core.models.base import (
     ModelConfig,

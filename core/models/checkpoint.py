@@ -1,8 +1,12 @@
 """Checkpoints: one file with the model config, weights, embedding source, class split and training state.
 
-Written atomically (temp file + rename: a kill -9 never leaves half a checkpoint) and read with
-``torch.load(weights_only=True)`` only: a checkpoint can never run code. Every failure is a
-:class:`CheckpointError` naming the file and what to do.
+Written atomically (:mod:`core.io.atomic`: temporary file, fsync, rename; a kill -9 never leaves half a
+checkpoint) and read with ``torch.load(weights_only=True)`` only, so loading a checkpoint can never run code.
+Every failure is a :class:`CheckpointError` naming the file and what to do.
+
+Layout (a dict): ``format`` ("zerolabel-checkpoint"), ``version`` (:data:`VERSION`), ``config``
+(``dataclasses.asdict(ModelConfig)``), ``state_dict``, ``seen_classes``, ``embedding_source``, ``split``
+(``{"seen": [...], "unseen": [...]}``), ``step``, ``extra``, ``optimizer_state``, ``scheduler_state``, ``rng_state``.
 """
 
 from __future__ import annotations
@@ -10,23 +14,24 @@ from __future__ import annotations
 import dataclasses
 import io
 import os
-import pickle
-import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import torch
 
 from core.errors import ZerolabelError
 from core.io.atomic import atomic_write_bytes
-from core.models.base import ModelConfig, Segmenter, build_model
+from core.models.base import ModelConfig, Segmenter, build_model, model_names
 
 FORMAT = "zerolabel-checkpoint"
+#: Bump when the layout changes incompatibly; files with a higher version are refused with "upgrade".
 VERSION = 1
+_PLAIN = (str, int, float, bool, type(None), torch.Tensor)
 
 
 class CheckpointError(ZerolabelError):
-    """A checkpoint file is missing, damaged, foreign or does not fit its model."""
+    """A checkpoint file is missing, damaged, foreign, too new, or does not fit its model."""
 
 
 @dataclass
@@ -43,6 +48,7 @@ class Checkpoint:
     optimizer_state: dict | None = None
     scheduler_state: dict | None = None
     rng_state: torch.Tensor | None = None
+    version: int = VERSION
 
 
 def save_checkpoint(
@@ -57,19 +63,34 @@ def save_checkpoint(
     rng_state: torch.Tensor | None = None,
     step: int = 0,
 ) -> Path:
-    """Write ``model`` and its context to ``path`` atomically.
+    """Write ``model`` and its context to ``path`` atomically; returns the path.
+
+    Args:
+        path: target file (parent folders are created).
+        model: any registered :class:`Segmenter`; its ``config``, ``state_dict`` and ``seen_classes`` are saved.
+        embedding_source: the text encoder that made the class embeddings (e.g. ``"glove50"``).
+        split: ``{"seen": [names], "unseen": [names]}``.
+        extra: JSON-like values (str, numbers, bools, None, tensors, lists, dicts with str keys).
+        optimizer_state, scheduler_state, rng_state, step: training state for resuming.
+
+    Raises:
+        TypeError: ``split`` or ``extra`` hold values ``torch.load(weights_only=True)`` could not read back.
 
     Example:
         >>> save_checkpoint("runs/rn/last.pt", model, embedding_source="glove50",  # doctest: +SKIP
-        ...                 split={"seen": [...], "unseen": [...]})
+        ...                 split={"seen": ["cat"], "unseen": ["dog"]}, step=1000)
     """
+    if not isinstance(split, dict):
+        raise TypeError(f"split must be a dict like {{'seen': [...], 'unseen': [...]}}, got {type(split).__name__}")
+    _check_plain(split, "split")
+    _check_plain(extra or {}, "extra")
     payload = {
         "format": FORMAT,
         "version": VERSION,
         "config": dataclasses.asdict(model.config),
         "state_dict": model.state_dict(),
         "seen_classes": list(model.seen_classes),
-        "embedding_source": embedding_source,
+        "embedding_source": str(embedding_source),
         "split": split,
         "step": int(step),
         "extra": extra or {},
@@ -80,49 +101,100 @@ def save_checkpoint(
     buffer = io.BytesIO()
     torch.save(payload, buffer)
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(path, buffer.getvalue())
     return path
 
 
-def load_checkpoint(path: str | os.PathLike, map_location: str = "cpu") -> tuple[Segmenter, Checkpoint]:
-    """Rebuild the model of a checkpoint and return it (eval mode) with the rest of the checkpoint.
+def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> tuple[Segmenter, Checkpoint]:
+    """Rebuild the model of a checkpoint (in eval mode) and return it with the rest of the checkpoint.
 
     Raises:
-        CheckpointError: missing, truncated or corrupt file; not a zerolabel checkpoint; a newer format; an
-            unknown method; weights that do not fit the model.
+        CheckpointError: missing, truncated or corrupt file; not a zerolabel checkpoint; written by a newer
+            zerolabel; an unknown method; weights that do not fit the model.
+
+    Example:
+        >>> model, ckpt = load_checkpoint("runs/rn/best.pt")  # doctest: +SKIP
+        >>> ckpt.split["unseen"], ckpt.embedding_source  # doctest: +SKIP
+        (['dog'], 'glove50')
     """
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"{path}: no such checkpoint file; pass a run folder's best.pt or last.pt")
     try:
         payload = torch.load(path, map_location=map_location, weights_only=True)
-    except (RuntimeError, EOFError, zipfile.BadZipFile, pickle.UnpicklingError, ValueError, OSError) as exc:
+    except Exception as exc:  # zip, unpickling and storage errors all mean the same thing to a user
+        reason = (str(exc).splitlines() or [type(exc).__name__])[0][:160]
         raise CheckpointError(
-            f"{path}: not a readable checkpoint ({str(exc).splitlines()[0][:160]}); the file is truncated or "
-            "damaged: use the run's other checkpoint (best.pt / last.pt) or train again"
+            f"{path}: not a readable checkpoint ({reason}); the file is truncated or damaged, or not a torch "
+            "file: use the run's other checkpoint (best.pt / last.pt) or train again"
         ) from exc
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
-        raise CheckpointError(f"{path}: this is not a zerolabel checkpoint (no '{FORMAT}' marker)")
-    if int(payload.get("version", 0)) > VERSION:
         raise CheckpointError(
-            f"{path}: written by a newer zerolabel (format {payload['version']} > {VERSION}); upgrade zerolabel"
+            f"{path}: this is not a zerolabel checkpoint (no '{FORMAT}' marker); pass a file written by "
+            "zerolabel train (runs/NAME/best.pt or last.pt)"
         )
-    try:
-        config = ModelConfig(**payload["config"])
-        model = build_model(config)
-    except (TypeError, ValueError) as exc:
-        raise CheckpointError(f"{path}: the model it describes cannot be built: {exc}") from exc
+    version = payload.get("version")
+    if not isinstance(version, int) or version > VERSION:
+        raise CheckpointError(
+            f"{path}: written by a newer zerolabel (checkpoint format {version}, this version reads up to "
+            f"{VERSION}); upgrade zerolabel to load it"
+        )
+    missing = [k for k in ("config", "state_dict", "embedding_source", "split") if k not in payload]
+    if missing:
+        raise CheckpointError(f"{path}: the checkpoint lacks {missing}; the file was edited or cut short")
+    model, config = _build(path, payload["config"])
     try:
         model.load_state_dict(payload["state_dict"], strict=True)
-    except RuntimeError as exc:
+    except (RuntimeError, TypeError, AttributeError) as exc:
         raise CheckpointError(
             f"{path}: the weights do not fit the {config.method} model ({str(exc).splitlines()[0][:200]}); "
-            "the file was edited or written by an incompatible version"
+            "the file was edited or written by an incompatible zerolabel version"
         ) from exc
-    model.seen_classes = list(payload.get("seen_classes", []))
+    model.seen_classes = list(payload.get("seen_classes") or [])
     model.eval()
-    ckpt = Checkpoint(path, config, payload["embedding_source"], payload["split"], model.seen_classes,
-                      int(payload.get("step", 0)), payload.get("extra") or {}, payload.get("optimizer_state"),
-                      payload.get("scheduler_state"), payload.get("rng_state"))
+    ckpt = Checkpoint(
+        path=path, config=config, embedding_source=payload["embedding_source"], split=payload["split"],
+        seen_classes=model.seen_classes, step=int(payload.get("step", 0)), extra=payload.get("extra") or {},
+        optimizer_state=payload.get("optimizer_state"), scheduler_state=payload.get("scheduler_state"),
+        rng_state=payload.get("rng_state"), version=version,
+    )
     return model, ckpt
+
+
+def _build(path: Path, raw: Any) -> tuple[Segmenter, ModelConfig]:
+    """The model a checkpoint's config describes, or a CheckpointError saying why it cannot be built."""
+    try:
+        config = ModelConfig(**raw)
+    except TypeError as exc:
+        raise CheckpointError(
+            f"{path}: its model config does not fit this zerolabel ({exc}); it was written by another version"
+        ) from exc
+    if config.method not in model_names():
+        raise CheckpointError(
+            f"{path}: unknown method {config.method!r} (this zerolabel knows {', '.join(model_names())}); "
+            "upgrade zerolabel or use a checkpoint of a known method"
+        )
+    try:
+        # The saved weights replace any pretrained ones: build without them (no hub cache needed, no wasted load).
+        model = build_model(dataclasses.replace(config, pretrained=False))
+    except (ValueError, ZerolabelError) as exc:
+        raise CheckpointError(f"{path}: the {config.method} model it describes cannot be built: {exc}") from exc
+    model.config = config
+    return model, config
+
+
+def _check_plain(value: Any, where: str) -> None:
+    """Refuse values a weights-only load could not read back (the error would otherwise come at load time)."""
+    if isinstance(value, dict):
+        for k, v in value.items():
+            if not isinstance(k, str | int):
+                raise TypeError(f"{where}: key {k!r} is a {type(k).__name__}; checkpoint keys are str or int")
+            _check_plain(v, f"{where}[{k!r}]")
+    elif isinstance(value, list | tuple):
+        for i, v in enumerate(value):
+            _check_plain(v, f"{where}[{i}]")
+    elif not isinstance(value, _PLAIN):
+        raise TypeError(
+            f"{where} is a {type(value).__name__}; checkpoints hold only str, numbers, bools, None, tensors, "
+            "lists and dicts (convert it, e.g. str(path) or array.tolist())"
+        )

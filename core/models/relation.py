@@ -1,19 +1,41 @@
-"""Relation Network for zero-shot segmentation (RN paper): image encoder + word module + U-Net relation module.
+"""Relation Network for zero-shot segmentation (RN paper, Zhang & Khriyenko): encoder + word module + relation module.
 
-The relation module is a U-Net decoder over [image features ⊕ tiled word vector] with skip features. Its first
-layer at each level is a 1x1 convolution of that concatenation, which splits exactly into
-``conv(features)`` (once per image, part of :meth:`RelationNet.encode`) plus ``W_word · w`` (once per class): a
-per-class bias. Only small convolutions at stride >= 4 run per (image, class) pair, so C classes cost far less
-than C encoder passes. :meth:`RelationNet.naive_score` computes the same function the direct way (concatenate,
-then convolve, per pair) and exists to prove the identity and to measure it (``bench/relation_factorised.py``).
+Scores are relation logits ``r[b, c, y, x] = g([f(image_b) ⊕ φ(class_c)])`` (paper eq. 4): the relation module g is
+a U-Net decoder run once per (image, class) pair over the image features concatenated with the tiled word
+features φ. Its first layer at each level is one 3x3 convolution over ``[skip feature ⊕ tile(φ) ⊕ up(h)]``,
+which splits *exactly* (convolution is linear in its input channels) into
 
-Word module: ``fc`` (default; linear layers, vectors tiled) or ``cnn`` (paper Table III: the vector is reshaped
-to a 4x4 map, upsampled to the feature size and refined by 3x3 convolutions; the per-class term is then a map).
-Options: ``word_module`` (fc|cnn), ``head`` (unet|deeplabv3: ASPP on the deepest feature, paper Fig. 7),
-``width`` (relation channels, default 32).
+* ``conv(skip feature)``: image only, once per image, done in :meth:`RelationNet.encode`;
+* ``conv(tile(φ))``: class only, once per class. A tiled vector is spatially constant, so this is a per-class
+  bias that differs only at the borders (zero padding): it is computed exactly as 9 tap projections of φ times
+  9 border masks, never by convolving a tiled map (:func:`tiled_conv`);
+* ``conv1x1(up(h))``: the only per-pair part of the first layer, run at the coarser resolution before upsampling
+  (a 1x1 convolution commutes with bilinear upsampling).
+
+Per pair there remain one 3x3 convolution, a GroupNorm and a ReLU per level, with 32 channels (16 at stride 4),
+at strides 32 to 4; logits come out at stride 4. C classes cost one encoder pass plus C cheap decoder passes.
+:meth:`RelationNet.naive_score` computes the same function the textbook way (concatenate, then convolve, per pair)
+to prove the identity in tests and to measure it (``bench/relation_factorised.py``).
+
+Options (``ModelConfig.options``):
+
+* ``word_module``: ``fc`` (default; paper's best: linear layers map the D-dim class vector to the channels of the
+  feature it is concatenated with, then tiled) or ``cnn`` (paper Table III: the vector is mapped to a 4x4 map,
+  upsampled to each level and refined by 3x3 convolutions; ``word_channels`` default 16).
+* ``head``: ``unet`` (default; paper Fig. 6: U-Net decoder with skip features at strides 32, 16, 8, 4) or
+  ``deeplabv3`` (paper Fig. 7: DeepLabv3 without its classifier, i.e. backbone + ASPP, is the image embedding;
+  the relation module is conv layers on [ASPP ⊕ tile(φ)] followed by upsampling + conv layers to stride 4, no
+  skips; use it with ``resnet101``, whose layer4 is dilated to output stride 16).
+* ``width`` (default 32) and ``fine_width`` (default ``max(16, width // 2)``): relation channels per pair at the
+  coarse levels and at stride 4. ``word_channels``: channels of φ (default: feature channels for ``fc``, 16 for
+  ``cnn``). ``word_hidden``: hidden units of the word FC (default ``max(64, embed_dim)``).
+
+``activation = "sigmoid"``: each class is a binary relation; a pixel is background when no class reaches 0.5.
 """
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -21,147 +43,223 @@ from torch.nn import functional as F
 
 from core.models.backbones import build_backbone
 from core.models.base import Features, ModelConfig, Segmenter, register_model
-from core.models.deeplab import ASPP, norm
+from core.models.deeplab import ASPP, head_width, norm
 
-#: Relation levels: the backbone features at these strides are fused with the word vector.
+#: Strides of the U-Net head's levels, coarse to fine (those the backbone has).
 LEVEL_STRIDES = (32, 16, 8, 4)
+#: The CNN word module's spatial seed: ``GRID_CHANNELS`` maps of ``GRID x GRID``.
+GRID, GRID_CHANNELS = 4, 16
+OPTIONS = {"word_module", "head", "width", "fine_width", "word_channels", "word_hidden", "feature_dim"}
+
+
+@dataclass(frozen=True)
+class Level:
+    """One decoder level: its backbone feature (``skip`` index, None for none), channels, stride, width."""
+
+    skip: int | None
+    channels: int
+    stride: int
+    width: int
+
+
+def tiled_conv(weight: torch.Tensor, vectors: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
+    """``conv2d(tile(v), weight, padding=k // 2)`` for each row v of ``vectors``, exactly, without the tiles.
+
+    Args:
+        weight: ``[O, D, k, k]`` convolution weight (odd k, stride 1, zero padding ``k // 2``).
+        vectors: ``[C, D]``, each tiled over the spatial size of ``like``.
+        like: any ``[*, *, h, w]`` tensor giving the size (and dtype / device).
+
+    Returns:
+        ``[C, O, h, w]``: interior pixels get ``sum over taps of W_tap · v``, border pixels only the taps that
+        fall inside the image, as zero padding gives.
+    """
+    k = weight.shape[-1]
+    taps = torch.einsum("odij,cd->coij", weight, vectors).flatten(2)  # [C, O, k*k]
+    eye = torch.eye(k * k, dtype=like.dtype, device=like.device).view(k * k, 1, k, k)
+    inside = F.conv2d(torch.ones_like(like[:1, :1]), eye, padding=k // 2)[0]  # [k*k, h, w]: tap t in bounds
+    return torch.einsum("cot,thw->cohw", taps, inside)
 
 
 class WordModule(nn.Module):
-    """Class embedding ``[C, D]`` -> one per-class term per level: ``[C, c_l]`` (fc) or ``[C, c_l, 4, 4]`` (cnn)."""
+    """Class embeddings ``[C, D]`` -> word features φ per level: ``[C, c_l]`` (fc) or ``[C, c_l, h_l, w_l]`` (cnn)."""
 
-    def __init__(self, dim: int, widths: list[int], kind: str = "fc") -> None:
+    def __init__(self, dim: int, channels: list[int], kind: str = "fc", hidden: int | None = None) -> None:
         super().__init__()
         if kind not in ("fc", "cnn"):
             raise ValueError(f"unknown word_module {kind!r}; choose fc or cnn")
-        self.kind, self.widths = kind, widths
-        hidden = max(64, dim)
+        self.kind, self.channels = kind, list(channels)
+        hidden = hidden or max(64, dim)
         self.mlp = nn.Sequential(nn.Linear(dim, hidden), nn.ReLU(inplace=True))
         if kind == "fc":
-            self.out = nn.Linear(hidden, sum(widths))
+            self.out = nn.Linear(hidden, sum(channels))
         else:
-            self.out = nn.Linear(hidden, 16 * 16)
+            self.out = nn.Linear(hidden, GRID_CHANNELS * GRID * GRID)
             self.convs = nn.ModuleList(
-                [nn.Sequential(nn.Conv2d(16, 16, 3, padding=1), nn.ReLU(inplace=True), nn.Conv2d(16, w, 3, padding=1))
-                 for w in widths]
+                nn.Sequential(nn.Conv2d(GRID_CHANNELS, GRID_CHANNELS, 3, padding=1), nn.ReLU(inplace=True),
+                              nn.Conv2d(GRID_CHANNELS, c, 3, padding=1), nn.ReLU(inplace=True))
+                for c in channels
             )
 
-    def forward(self, emb: torch.Tensor, sizes: list[tuple[int, int]]) -> list[torch.Tensor]:
-        h = self.out(self.mlp(emb))
+    def forward(self, emb: torch.Tensor, sizes: list[torch.Tensor]) -> list[torch.Tensor]:
+        """``sizes``: one tensor per level whose last two dims give the map size (used by ``cnn`` only)."""
+        h = F.relu(self.out(self.mlp(emb)))
         if self.kind == "fc":
-            return list(torch.split(h, self.widths, dim=1))
-        grid = h.view(-1, 16, 4, 4)
-        return [conv(F.interpolate(grid, size=s, mode="bilinear", align_corners=False))
-                for conv, s in zip(self.convs, sizes, strict=True)]
-
-
-def _add_class_term(x: torch.Tensor, term: torch.Tensor) -> torch.Tensor:
-    """``x`` ``[B, 1, c, h, w]`` (image part) + per-class ``term`` -> ``[B, C, c, h, w]``."""
-    t = term[None, :, :, None, None] if term.dim() == 2 else term[None]
-    return x + t
+            return list(torch.split(h, self.channels, dim=1))
+        grid = h.view(-1, GRID_CHANNELS, GRID, GRID)
+        return [conv(F.interpolate(grid, size=like.shape[-2:], mode="bilinear", align_corners=False))
+                for conv, like in zip(self.convs, sizes, strict=True)]
 
 
 class RelationNet(Segmenter):
-    """See the module docstring. ``activation = "sigmoid"``: background where the best score < 0.5."""
+    """Relation Network (see the module docstring); :class:`core.models.unet.UNetBaseline` drops the words."""
 
     activation = "sigmoid"
+    uses_words = True
 
     def __init__(self, config: ModelConfig) -> None:
         super().__init__(config)
-        opts = config.options
+        opts = dict(config.options)
+        unknown = set(opts) - OPTIONS
+        if unknown:
+            raise ValueError(f"unknown option(s) {sorted(unknown)} for {config.method}; known: {sorted(OPTIONS)}")
+        head = opts.get("head", "unet")
+        if head not in ("unet", "deeplabv3"):
+            raise ValueError(f"unknown head {head!r}; choose unet or deeplabv3")
         self.backbone = build_backbone(config.backbone, pretrained=config.pretrained)
         strides, channels = self.backbone.strides, self.backbone.channels
         width = int(opts.get("width", 32))
-        self.levels = [max(i for i, s in enumerate(strides) if s == target) for target in LEVEL_STRIDES
-                       if target in strides]
-        self.widths = [width] * (len(self.levels) - 1) + [max(16, width // 2)]
-        self.aspp = ASPP(channels[-1], channels[-1], strides[-1]) if opts.get("head") == "deeplabv3" else None
-        # First layer of each level, image part: 1x1 conv of the backbone feature (once per image).
-        self.image_proj = nn.ModuleList([nn.Conv2d(channels[i], w, 1) for i, w in zip(self.levels, self.widths,
-                                                                                       strict=True)])
-        self.word = WordModule(config.embed_dim, self.widths, str(opts.get("word_module", "fc")))
-        # Per-pair layers: normalise + ReLU + 3x3 conv at each level, then a 1x1 to the relation logit.
-        self.pair_norms = nn.ModuleList([norm(w) for w in self.widths])
-        self.pair_convs = nn.ModuleList([nn.Conv2d(w, w, 3, padding=1) for w in self.widths])
-        self.up_convs = nn.ModuleList([nn.Conv2d(a, b, 1) for a, b in zip(self.widths[:-1], self.widths[1:],
-                                                                            strict=True)])
-        self.logit = nn.Conv2d(self.widths[-1], 1, 1)
+        fine = int(opts.get("fine_width", max(16, width // 2)))
+        self.aspp: ASPP | None = None
+        if head == "deeplabv3":
+            aspp_dim = head_width(config.backbone, opts)
+            self.aspp = ASPP(channels[-1], aspp_dim, strides[-1])
+            levels = [Level(len(channels) - 1, aspp_dim, strides[-1], width)]
+            while levels[-1].stride > 4:
+                levels.append(Level(None, 0, levels[-1].stride // 2, width))
+        else:
+            levels = [Level(max(i for i, s in enumerate(strides) if s == target), channels[strides.index(target)],
+                            target, width) for target in LEVEL_STRIDES if target in strides]
+        levels[-1] = Level(levels[-1].skip, levels[-1].channels, levels[-1].stride, fine)
+        self.levels = levels
+        skips = [lv for lv in levels if lv.skip is not None]
+        # First relation layer, split by input: image part (encode), word part (per class), up part (per pair).
+        self.image_convs = nn.ModuleList(nn.Conv2d(lv.channels, lv.width, 3, padding=1) for lv in skips)
+        if self.uses_words:
+            kind = str(opts.get("word_module", "fc"))
+            default = 16 if kind == "cnn" else None
+            word_ch = [int(opts.get("word_channels", default or lv.channels)) for lv in skips]
+            self.word = WordModule(config.embed_dim, word_ch, kind, opts.get("word_hidden"))
+            self.word_convs = nn.ModuleList(nn.Conv2d(c, lv.width, 3, padding=1, bias=False)
+                                            for c, lv in zip(word_ch, skips, strict=True))
+        self.up_convs = nn.ModuleList(nn.Conv2d(a.width, b.width, 1, bias=False)
+                                      for a, b in zip(levels[:-1], levels[1:], strict=True))
+        # Per-pair rest of each level, then the relation logit.
+        self.blocks = nn.ModuleList(nn.Sequential(nn.ReLU(), nn.Conv2d(lv.width, lv.width, 3, padding=1),
+                                                  norm(lv.width), nn.ReLU()) for lv in levels)
+        self.logit = nn.Conv2d(levels[-1].width, 1, 1)
+
+    # -- image side (once per image) ---------------------------------------------------------------------------
+    def _skip_features(self, images: torch.Tensor) -> list[torch.Tensor]:
+        """The backbone (and ASPP) maps the decoder levels take, coarse to fine."""
+        feats = self.backbone(images)
+        if self.aspp is not None:
+            feats = [*feats[:-1], self.aspp(feats[-1])]
+        return [feats[lv.skip] for lv in self.levels if lv.skip is not None]
 
     def encode(self, images: torch.Tensor) -> Features:
-        feats = self.backbone(images)
-        if self.aspp is not None:
-            feats = [*feats[:-1], self.aspp(feats[-1])]
-        return tuple(proj(feats[i]) for proj, i in zip(self.image_proj, self.levels, strict=True))
+        """ImageNet-normalised ``[B, 3, H, W]`` -> the image part of each level's first layer (small maps)."""
+        return tuple(conv(f) for conv, f in zip(self.image_convs, self._skip_features(images), strict=True))
 
-    def _decode(self, fused_first: list) -> torch.Tensor:
-        """Run the per-pair decoder given a function per level returning the fused first-layer map."""
-        h = None
-        for level, first in enumerate(fused_first):
-            x = first(h)
-            x = self.pair_convs[level](F.relu(self.pair_norms[level](x)))
-            h = x
-        return self.logit(F.relu(h))
+    # -- class side and pairs ----------------------------------------------------------------------------------
+    def class_terms(self, features: Features, class_embeddings: torch.Tensor) -> list[torch.Tensor]:
+        """Word part of each level's first layer: ``[C, width, h, w]`` per skip level (once per class)."""
+        phi = self.word(class_embeddings, list(features))
+        if self.word.kind == "fc":
+            return [tiled_conv(conv.weight, p, f) for conv, p, f in zip(self.word_convs, phi, features, strict=True)]
+        return [conv(p) for conv, p in zip(self.word_convs, phi, strict=True)]
+
+    def _decode(self, features: Features, terms: list[torch.Tensor] | None) -> torch.Tensor:
+        """Per-pair decoder: ``[B * C, 1, h, w]`` logits (``terms`` None: one class-agnostic pass per image)."""
+        h: torch.Tensor | None = None
+        k = 0
+        for i, level in enumerate(self.levels):
+            x = None
+            if level.skip is not None:
+                img = features[k][:, None]  # [B, 1, width, h, w]
+                x = (img + terms[k][None] if terms is not None else img).flatten(0, 1)
+                k += 1
+            if h is not None:
+                up = self.up_convs[i - 1](h)
+                up = (F.interpolate(up, size=x.shape[-2:], mode="bilinear", align_corners=False) if x is not None
+                      else F.interpolate(up, scale_factor=2.0, mode="bilinear", align_corners=False))
+                x = up if x is None else x + up
+            h = self.blocks[i](x)
+        return self.logit(h)
+
+    def _check(self, class_embeddings: torch.Tensor) -> None:
+        if class_embeddings.dim() != 2 or (self.uses_words and class_embeddings.shape[1] != self.config.embed_dim):
+            raise ValueError(
+                f"class embeddings must be [C, {self.config.embed_dim}] for this model, got "
+                f"{list(class_embeddings.shape)}; embed the class names with the checkpoint's embedding source"
+            )
+
+    def _empty(self, features: Features) -> torch.Tensor:
+        b, (h, w) = features[0].shape[0], features[-1].shape[-2:]
+        scale = 2 ** sum(lv.skip is None for lv in self.levels)
+        return features[0].new_zeros(b, 0, h * scale, w * scale)
 
     def score(self, features: Features, class_embeddings: torch.Tensor) -> torch.Tensor:
-        b = features[0].shape[0]
-        c = class_embeddings.shape[0]
-        if c == 0:
-            h, w = features[-1].shape[-2:]
-            return features[-1].new_zeros(b, 0, h, w)
-        terms = self.word(class_embeddings, [f.shape[-2:] for f in features])
+        """Features from :meth:`encode` + ``[C, D]`` class embeddings -> relation logits ``[B, C, H/4, W/4]``.
 
-        def first(level: int):
-            def run(h: torch.Tensor | None) -> torch.Tensor:
-                img = features[level][:, None]  # [B, 1, c, h, w]
-                x = _add_class_term(img, terms[level]).flatten(0, 1)  # [B*C, c, h, w]
-                if h is not None:
-                    up = F.interpolate(h, size=x.shape[-2:], mode="bilinear", align_corners=False)
-                    x = x + self.up_convs[level - 1](up)
-                return x
-
-            return run
-
-        out = self._decode([first(i) for i in range(len(features))])
-        return out.view(b, c, *out.shape[-2:])
+        Example:
+            >>> model = build_rn(ModelConfig("rn", "tiny", embed_dim=50)).eval()
+            >>> feats = model.encode(torch.zeros(2, 3, 64, 64))
+            >>> model.score(feats, torch.randn(3, 50)).shape
+            torch.Size([2, 3, 16, 16])
+        """
+        self._check(class_embeddings)
+        if class_embeddings.shape[0] == 0:
+            return self._empty(features)
+        out = self._decode(features, self.class_terms(features, class_embeddings))
+        return out.view(features[0].shape[0], class_embeddings.shape[0], *out.shape[-2:])
 
     def naive_score(self, images: torch.Tensor, class_embeddings: torch.Tensor) -> torch.Tensor:
-        """The same function computed the direct way: per (image, class) pair, concatenate the backbone features
-        with the tiled word term and convolve. For tests and the factorisation benchmark only."""
-        feats = self.backbone(images)
-        if self.aspp is not None:
-            feats = [*feats[:-1], self.aspp(feats[-1])]
-        b, c = images.shape[0], class_embeddings.shape[0]
-        sizes = [feats[i].shape[-2:] for i in self.levels]
-        terms = self.word(class_embeddings, sizes)
-
-        def first(level: int):
-            proj = self.image_proj[level]
-            f = feats[self.levels[level]]
-
-            def run(h: torch.Tensor | None) -> torch.Tensor:
-                maps = []
-                for bi in range(b):
-                    for ci in range(c):
-                        t = terms[level][ci]
-                        tiled = t[:, None, None].expand(-1, *f.shape[-2:]) if t.dim() == 1 else t
-                        eye = torch.eye(tiled.shape[0], device=f.device)[:, :, None, None]
-                        weight = torch.cat([proj.weight, eye], dim=1)  # conv([f ⊕ tile(w)]) with [W_f | I]
-                        maps.append(F.conv2d(torch.cat([f[bi], tiled])[None], weight, proj.bias))
-                x = torch.cat(maps)
-                if h is not None:
-                    up = F.interpolate(h, size=x.shape[-2:], mode="bilinear", align_corners=False)
-                    x = x + self.up_convs[level - 1](up)
-                return x
-
-            return run
-
-        out = self._decode([first(i) for i in range(len(self.levels))])
-        return out.view(b, c, *out.shape[-2:])
+        """The same function the textbook way: per (image, class) pair, tile φ, concatenate it with the image
+        features and the upsampled decoder state, and run the full 3x3 convolution. Tests and benchmark only."""
+        self._check(class_embeddings)
+        feats = self._skip_features(images)
+        phi = self.word(class_embeddings, feats)
+        rows = []
+        for b in range(images.shape[0]):
+            for c in range(class_embeddings.shape[0]):
+                h, k = None, 0
+                for i, level in enumerate(self.levels):
+                    parts, weights, bias = [], [], None
+                    if level.skip is not None:
+                        f, p = feats[k][b : b + 1], phi[k][c : c + 1]
+                        tile = p[:, :, None, None].expand(-1, -1, *f.shape[-2:]) if p.dim() == 2 else p
+                        parts += [f, tile]
+                        weights += [self.image_convs[k].weight, self.word_convs[k].weight]
+                        bias, k = self.image_convs[k].bias, k + 1
+                    if h is not None:
+                        size = parts[0].shape[-2:] if parts else [2 * s for s in h.shape[-2:]]
+                        parts.append(F.interpolate(h, size=size, mode="bilinear", align_corners=False))
+                        weights.append(F.pad(self.up_convs[i - 1].weight, [1, 1, 1, 1]))  # 1x1 as a 3x3
+                    x = F.conv2d(torch.cat(parts, 1), torch.cat(weights, 1), bias, padding=1)
+                    h = self.blocks[i](x)
+                rows.append(self.logit(h))
+        out = torch.cat(rows)
+        return out.view(images.shape[0], class_embeddings.shape[0], *out.shape[-2:])
 
 
 @register_model("rn")
 def build_rn(config: ModelConfig) -> Segmenter:
-    """Relation Network (``options``: word_module fc|cnn, head unet|deeplabv3, width)."""
+    """Relation Network; ``options``: word_module fc|cnn, head unet|deeplabv3, width, fine_width, word_channels.
+
+    Example:
+        >>> model = build_rn(ModelConfig("rn", "tiny", embed_dim=50, options={"word_module": "cnn"}))
+    """
     if config.embed_dim <= 0:
         raise ValueError("the Relation Network needs class embeddings (embed_dim > 0)")
     return RelationNet(config)
