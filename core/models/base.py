@@ -97,7 +97,10 @@ def predict_probabilities(
     no class reaches ``model.threshold``. Softmax models: softmax over ``[background, classes]``.
     """
     logits = model.score(features, class_embeddings)
-    logits = F.interpolate(logits, size=size, mode="bilinear", align_corners=False)
+    if logits.shape[1] == 0:  # no class: interpolate refuses empty tensors
+        logits = logits.new_zeros(logits.shape[0], 0, *size)
+    else:
+        logits = F.interpolate(logits, size=size, mode="bilinear", align_corners=False)
     if model.activation == "softmax":
         bg = model.background_score(features)
         if bg is None:
@@ -105,7 +108,7 @@ def predict_probabilities(
         bg = F.interpolate(bg, size=size, mode="bilinear", align_corners=False)
         return torch.softmax(torch.cat([bg, logits], dim=1), dim=1)
     probs = torch.sigmoid(logits)
-    best = probs.max(dim=1, keepdim=True).values if probs.shape[1] else torch.zeros_like(probs[:, :1])
+    best = probs.max(dim=1, keepdim=True).values if probs.shape[1] else probs.new_zeros(probs.shape[0], 1, *size)
     # background wins the argmax iff best < threshold: give it a value just above / below best accordingly.
     bg = torch.where(best < model.threshold, torch.ones_like(best), torch.zeros_like(best))
     return torch.cat([bg, probs], dim=1)

@@ -6,7 +6,8 @@ Every failure is a :class:`CheckpointError` naming the file and what to do.
 
 Layout (a dict): ``format`` ("zerolabel-checkpoint"), ``version`` (:data:`VERSION`), ``config``
 (``dataclasses.asdict(ModelConfig)``), ``state_dict``, ``seen_classes``, ``embedding_source``, ``split``
-(``{"seen": [...], "unseen": [...]}``), ``step``, ``extra``, ``optimizer_state``, ``scheduler_state``, ``rng_state``.
+(``{"seen": [...], "unseen": [...]}``), ``step``, ``extra``, ``optimizer_state``, ``scheduler_state``,
+``rng_state``.
 """
 
 from __future__ import annotations
@@ -67,7 +68,7 @@ def save_checkpoint(
 
     Args:
         path: target file (parent folders are created).
-        model: any registered :class:`Segmenter`; its ``config``, ``state_dict`` and ``seen_classes`` are saved.
+        model: a registered :class:`Segmenter`; its ``config``, ``state_dict`` and ``seen_classes`` are saved.
         embedding_source: the text encoder that made the class embeddings (e.g. ``"glove50"``).
         split: ``{"seen": [names], "unseen": [names]}``.
         extra: JSON-like values (str, numbers, bools, None, tensors, lists, dicts with str keys).
@@ -81,7 +82,9 @@ def save_checkpoint(
         ...                 split={"seen": ["cat"], "unseen": ["dog"]}, step=1000)
     """
     if not isinstance(split, dict):
-        raise TypeError(f"split must be a dict like {{'seen': [...], 'unseen': [...]}}, got {type(split).__name__}")
+        raise TypeError(
+            f"split must be a dict like {{'seen': [...], 'unseen': [...]}}, got {type(split).__name__}"
+        )
     _check_plain(split, "split")
     _check_plain(extra or {}, "extra")
     payload = {
@@ -105,7 +108,9 @@ def save_checkpoint(
     return path
 
 
-def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> tuple[Segmenter, Checkpoint]:
+def load_checkpoint(
+    path: str | os.PathLike, map_location: str | torch.device = "cpu"
+) -> tuple[Segmenter, Checkpoint]:
     """Rebuild the model of a checkpoint (in eval mode) and return it with the rest of the checkpoint.
 
     Raises:
@@ -175,10 +180,12 @@ def _build(path: Path, raw: Any) -> tuple[Segmenter, ModelConfig]:
             "upgrade zerolabel or use a checkpoint of a known method"
         )
     try:
-        # The saved weights replace any pretrained ones: build without them (no hub cache needed, no wasted load).
+        # The saved weights replace any pretrained ones: build without them (no hub cache needed).
         model = build_model(dataclasses.replace(config, pretrained=False))
     except (ValueError, ZerolabelError) as exc:
-        raise CheckpointError(f"{path}: the {config.method} model it describes cannot be built: {exc}") from exc
+        raise CheckpointError(
+            f"{path}: the {config.method} model it describes cannot be built: {exc}"
+        ) from exc
     model.config = config
     return model, config
 

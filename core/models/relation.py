@@ -1,34 +1,35 @@
-"""Relation Network for zero-shot segmentation (RN paper, Zhang & Khriyenko): encoder + word module + relation module.
+"""Relation Network for zero-shot segmentation (RN paper, Zhang & Khriyenko): encoder, word, relation modules.
 
-Scores are relation logits ``r[b, c, y, x] = g([f(image_b) ⊕ φ(class_c)])`` (paper eq. 4): the relation module g is
-a U-Net decoder run once per (image, class) pair over the image features concatenated with the tiled word
+Scores are relation logits ``r[b, c, y, x] = g([f(image_b) ⊕ φ(class_c)])`` (paper eq. 4): the relation module
+g is a U-Net decoder run once per (image, class) pair over the image features concatenated with the tiled word
 features φ. Its first layer at each level is one 3x3 convolution over ``[skip feature ⊕ tile(φ) ⊕ up(h)]``,
-which splits *exactly* (convolution is linear in its input channels) into
+which splits *exactly* (a convolution is linear in its input channels) into
 
 * ``conv(skip feature)``: image only, once per image, done in :meth:`RelationNet.encode`;
 * ``conv(tile(φ))``: class only, once per class. A tiled vector is spatially constant, so this is a per-class
-  bias that differs only at the borders (zero padding): it is computed exactly as 9 tap projections of φ times
-  9 border masks, never by convolving a tiled map (:func:`tiled_conv`);
-* ``conv1x1(up(h))``: the only per-pair part of the first layer, run at the coarser resolution before upsampling
-  (a 1x1 convolution commutes with bilinear upsampling).
+  bias that differs only at the borders (zero padding); it is computed exactly as 9 tap projections of φ
+  times 9 border masks, never by convolving a tiled map (:func:`tiled_conv`);
+* ``conv1x1(up(h))``: the only per-pair part of the first layer, run at the coarser resolution before the
+  upsampling (a 1x1 convolution commutes with bilinear upsampling).
 
-Per pair there remain one 3x3 convolution, a GroupNorm and a ReLU per level, with 32 channels (16 at stride 4),
-at strides 32 to 4; logits come out at stride 4. C classes cost one encoder pass plus C cheap decoder passes.
-:meth:`RelationNet.naive_score` computes the same function the textbook way (concatenate, then convolve, per pair)
-to prove the identity in tests and to measure it (``bench/relation_factorised.py``).
+Per pair there remain one 3x3 convolution, a GroupNorm and ReLUs per level, with 32 channels (16 at stride
+4), at strides 32 to 4; logits come out at stride 4. C classes cost one encoder pass plus C small decoder
+passes. :meth:`RelationNet.naive_score` computes the same function the textbook way (concatenate, then
+convolve, per pair) to prove the identity in tests and to measure it (``bench/relation_factorised.py``).
 
 Options (``ModelConfig.options``):
 
-* ``word_module``: ``fc`` (default; paper's best: linear layers map the D-dim class vector to the channels of the
-  feature it is concatenated with, then tiled) or ``cnn`` (paper Table III: the vector is mapped to a 4x4 map,
-  upsampled to each level and refined by 3x3 convolutions; ``word_channels`` default 16).
+* ``word_module``: ``fc`` (default, the paper's best: linear layers map the D-dim class vector to the channels
+  of the feature it is concatenated with, then it is tiled) or ``cnn`` (paper Table III: the vector is mapped
+  to a 4x4 map, upsampled to each level and refined by 3x3 convolutions).
 * ``head``: ``unet`` (default; paper Fig. 6: U-Net decoder with skip features at strides 32, 16, 8, 4) or
-  ``deeplabv3`` (paper Fig. 7: DeepLabv3 without its classifier, i.e. backbone + ASPP, is the image embedding;
-  the relation module is conv layers on [ASPP ⊕ tile(φ)] followed by upsampling + conv layers to stride 4, no
-  skips; use it with ``resnet101``, whose layer4 is dilated to output stride 16).
-* ``width`` (default 32) and ``fine_width`` (default ``max(16, width // 2)``): relation channels per pair at the
-  coarse levels and at stride 4. ``word_channels``: channels of φ (default: feature channels for ``fc``, 16 for
-  ``cnn``). ``word_hidden``: hidden units of the word FC (default ``max(64, embed_dim)``).
+  ``deeplabv3`` (paper Fig. 7: DeepLabv3 without its classifier, i.e. backbone + ASPP, is the image
+  embedding; the relation module is conv layers on [ASPP ⊕ tile(φ)], then upsampling + conv layers down to
+  stride 4, no skips; meant for ``resnet101``, whose layer4 is dilated to output stride 16).
+* ``width`` (default 32), ``fine_width`` (default ``max(16, width // 2)``): channels per pair at the coarse
+  levels and at stride 4. ``word_channels``: channels of φ (default: the feature's channels for ``fc``, the
+  level's width for ``cnn``). ``word_hidden``: hidden units of the word FC (default ``max(64, embed_dim)``).
+  ``feature_dim``: ASPP channels of the ``deeplabv3`` head (default 64 for tiny / effnet-lite0, else 256).
 
 ``activation = "sigmoid"``: each class is a binary relation; a pixel is background when no class reaches 0.5.
 """
@@ -71,8 +72,8 @@ def tiled_conv(weight: torch.Tensor, vectors: torch.Tensor, like: torch.Tensor) 
         like: any ``[*, *, h, w]`` tensor giving the size (and dtype / device).
 
     Returns:
-        ``[C, O, h, w]``: interior pixels get ``sum over taps of W_tap · v``, border pixels only the taps that
-        fall inside the image, as zero padding gives.
+        ``[C, O, h, w]``: interior pixels get ``sum over taps of W_tap · v``, border pixels only the taps
+        that fall inside the image, as zero padding gives.
     """
     k = weight.shape[-1]
     taps = torch.einsum("odij,cd->coij", weight, vectors).flatten(2)  # [C, O, k*k]
@@ -82,7 +83,7 @@ def tiled_conv(weight: torch.Tensor, vectors: torch.Tensor, like: torch.Tensor) 
 
 
 class WordModule(nn.Module):
-    """Class embeddings ``[C, D]`` -> word features φ per level: ``[C, c_l]`` (fc) or ``[C, c_l, h_l, w_l]`` (cnn)."""
+    """Class embeddings ``[C, D]`` -> φ per level: ``[C, c_l]`` (fc) or ``[C, c_l, h_l, w_l]`` (cnn)."""
 
     def __init__(self, dim: int, channels: list[int], kind: str = "fc", hidden: int | None = None) -> None:
         super().__init__()
@@ -122,7 +123,9 @@ class RelationNet(Segmenter):
         opts = dict(config.options)
         unknown = set(opts) - OPTIONS
         if unknown:
-            raise ValueError(f"unknown option(s) {sorted(unknown)} for {config.method}; known: {sorted(OPTIONS)}")
+            raise ValueError(
+                f"unknown option(s) {sorted(unknown)} for {config.method}; known: {sorted(OPTIONS)}"
+            )
         head = opts.get("head", "unet")
         if head not in ("unet", "deeplabv3"):
             raise ValueError(f"unknown head {head!r}; choose unet or deeplabv3")
@@ -138,17 +141,18 @@ class RelationNet(Segmenter):
             while levels[-1].stride > 4:
                 levels.append(Level(None, 0, levels[-1].stride // 2, width))
         else:
-            levels = [Level(max(i for i, s in enumerate(strides) if s == target), channels[strides.index(target)],
-                            target, width) for target in LEVEL_STRIDES if target in strides]
+            levels = [Level(max(i for i, s in enumerate(strides) if s == target),
+                            channels[strides.index(target)], target, width)
+                      for target in LEVEL_STRIDES if target in strides]
         levels[-1] = Level(levels[-1].skip, levels[-1].channels, levels[-1].stride, fine)
         self.levels = levels
         skips = [lv for lv in levels if lv.skip is not None]
-        # First relation layer, split by input: image part (encode), word part (per class), up part (per pair).
+        # First relation layer split by input: image part (encode), word part (per class), up part (per pair).
         self.image_convs = nn.ModuleList(nn.Conv2d(lv.channels, lv.width, 3, padding=1) for lv in skips)
         if self.uses_words:
             kind = str(opts.get("word_module", "fc"))
-            default = 16 if kind == "cnn" else None
-            word_ch = [int(opts.get("word_channels", default or lv.channels)) for lv in skips]
+            word_ch = [int(opts.get("word_channels", lv.width if kind == "cnn" else lv.channels))
+                       for lv in skips]
             self.word = WordModule(config.embed_dim, word_ch, kind, opts.get("word_hidden"))
             self.word_convs = nn.ModuleList(nn.Conv2d(c, lv.width, 3, padding=1, bias=False)
                                             for c, lv in zip(word_ch, skips, strict=True))
@@ -159,7 +163,7 @@ class RelationNet(Segmenter):
                                                   norm(lv.width), nn.ReLU()) for lv in levels)
         self.logit = nn.Conv2d(levels[-1].width, 1, 1)
 
-    # -- image side (once per image) ---------------------------------------------------------------------------
+    # -- image side (once per image) ------------------------------------------------------------------
     def _skip_features(self, images: torch.Tensor) -> list[torch.Tensor]:
         """The backbone (and ASPP) maps the decoder levels take, coarse to fine."""
         feats = self.backbone(images)
@@ -171,16 +175,17 @@ class RelationNet(Segmenter):
         """ImageNet-normalised ``[B, 3, H, W]`` -> the image part of each level's first layer (small maps)."""
         return tuple(conv(f) for conv, f in zip(self.image_convs, self._skip_features(images), strict=True))
 
-    # -- class side and pairs ----------------------------------------------------------------------------------
+    # -- class side and pairs -------------------------------------------------------------------------
     def class_terms(self, features: Features, class_embeddings: torch.Tensor) -> list[torch.Tensor]:
         """Word part of each level's first layer: ``[C, width, h, w]`` per skip level (once per class)."""
         phi = self.word(class_embeddings, list(features))
         if self.word.kind == "fc":
-            return [tiled_conv(conv.weight, p, f) for conv, p, f in zip(self.word_convs, phi, features, strict=True)]
+            return [tiled_conv(conv.weight, p, f)
+                    for conv, p, f in zip(self.word_convs, phi, features, strict=True)]
         return [conv(p) for conv, p in zip(self.word_convs, phi, strict=True)]
 
     def _decode(self, features: Features, terms: list[torch.Tensor] | None) -> torch.Tensor:
-        """Per-pair decoder: ``[B * C, 1, h, w]`` logits (``terms`` None: one class-agnostic pass per image)."""
+        """Per-pair decoder -> logits ``[B * C, 1, h, w]`` (``terms`` None: class-agnostic, per image)."""
         h: torch.Tensor | None = None
         k = 0
         for i, level in enumerate(self.levels):
@@ -191,17 +196,19 @@ class RelationNet(Segmenter):
                 k += 1
             if h is not None:
                 up = self.up_convs[i - 1](h)
-                up = (F.interpolate(up, size=x.shape[-2:], mode="bilinear", align_corners=False) if x is not None
-                      else F.interpolate(up, scale_factor=2.0, mode="bilinear", align_corners=False))
-                x = up if x is None else x + up
+                if x is None:  # deeplabv3 head below the ASPP level: plain x2 upsampling
+                    x = F.interpolate(up, scale_factor=2.0, mode="bilinear", align_corners=False)
+                else:
+                    x = x + F.interpolate(up, size=x.shape[-2:], mode="bilinear", align_corners=False)
             h = self.blocks[i](x)
         return self.logit(h)
 
     def _check(self, class_embeddings: torch.Tensor) -> None:
-        if class_embeddings.dim() != 2 or (self.uses_words and class_embeddings.shape[1] != self.config.embed_dim):
+        dim = self.config.embed_dim
+        if class_embeddings.dim() != 2 or (self.uses_words and class_embeddings.shape[1] != dim):
             raise ValueError(
-                f"class embeddings must be [C, {self.config.embed_dim}] for this model, got "
-                f"{list(class_embeddings.shape)}; embed the class names with the checkpoint's embedding source"
+                f"class embeddings must be [C, {dim}] for this model, got {list(class_embeddings.shape)}; "
+                "embed the class names with the checkpoint's embedding source"
             )
 
     def _empty(self, features: Features) -> torch.Tensor:
@@ -225,8 +232,8 @@ class RelationNet(Segmenter):
         return out.view(features[0].shape[0], class_embeddings.shape[0], *out.shape[-2:])
 
     def naive_score(self, images: torch.Tensor, class_embeddings: torch.Tensor) -> torch.Tensor:
-        """The same function the textbook way: per (image, class) pair, tile φ, concatenate it with the image
-        features and the upsampled decoder state, and run the full 3x3 convolution. Tests and benchmark only."""
+        """The same function the textbook way, for tests and the benchmark only: per (image, class) pair, tile
+        φ, concatenate it with the image features and the upsampled decoder state, run the full 3x3 conv."""
         self._check(class_embeddings)
         feats = self._skip_features(images)
         phi = self.word(class_embeddings, feats)
@@ -255,7 +262,7 @@ class RelationNet(Segmenter):
 
 @register_model("rn")
 def build_rn(config: ModelConfig) -> Segmenter:
-    """Relation Network; ``options``: word_module fc|cnn, head unet|deeplabv3, width, fine_width, word_channels.
+    """Relation Network; ``options``: word_module fc|cnn, head unet|deeplabv3, widths (module docstring).
 
     Example:
         >>> model = build_rn(ModelConfig("rn", "tiny", embed_dim=50, options={"word_module": "cnn"}))

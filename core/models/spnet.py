@@ -1,16 +1,20 @@
-"""SPNet (Xian et al., CVPR 2019) and the DeViSE baseline (ZS3Net paper): a visual-semantic embedding per pixel.
+"""SPNet (Xian et al., CVPR 2019): a semantic projection per pixel, scored against fixed class embeddings.
 
-Both use DeepLabv3+ features projected by a 1x1 convolution into the class-embedding space D.
+DeepLabv3+ features ``F [B, K, h, w]`` are projected by a 1x1 convolution into the class-embedding space
+D; the logit of class c at a pixel is ``scale * <projected pixel, a_c>`` with ``a_c`` the fixed, unit-length
+class embedding (the ``[C, D]`` matrix ``score`` receives). ``scale`` is a learnable temperature
+(``exp(log_scale)``, initialised at ``exp(options["init_log_scale"])``, default ~10;
+``options["learn_scale"] = False`` freezes it). Training is cross-entropy over background + seen classes
+(``training.losses.softmax_loss``).
 
-* ``spnet``: scores are dot products with the fixed, unit-length class embeddings (SPNet's semantic projection),
-  trained with cross-entropy over background + seen classes. SPNet-C is SPNet with a calibration gamma subtracted
-  from seen-class scores at test time (``--calibration``), not a different model.
-* ``devise``: the pixel embedding is L2-normalised and regressed onto the target class embedding (cosine loss,
-  ``training.losses.cosine_regression_loss``); classification is by cosine similarity (times a fixed scale, so a
-  softmax over classes is meaningful).
+Background: SPNet embeds the *word* "background"; here it is a learned vector ``b`` in the same space (logit
+``scale * <projected pixel, b>``), because on our data "background" is not a visual concept that a word
+vector describes (README: where we differ).
 
-Background: SPNet embeds the word "background"; here it is a learned vector in the same space, because on our data
-"background" is not a visual concept a word vector describes (README: where we differ).
+SPNet-C is SPNet with a calibration gamma subtracted from seen-class probabilities at prediction time
+(:func:`core.metrics.zeroshot.calibrate`, using ``model.seen_classes``), not a different model.
+
+The DeViSE baseline (:mod:`core.models.devise`) shares this class with an L2-normalised pixel embedding.
 """
 
 from __future__ import annotations
@@ -25,50 +29,79 @@ from core.models.deeplab import DeepLabV3Plus, head_width
 
 
 class EmbeddingSegmenter(Segmenter):
-    """DeepLabv3+ -> 1x1 -> D-dimensional pixel embeddings; class scores against class embeddings."""
+    """DeepLabv3+ -> 1x1 -> D-dimensional pixel embeddings, scored by dot products with class embeddings.
+
+    ``encode`` returns ``(pixel_embeddings [B, D, h, w],)``: scoring C classes is one ``[C, D]``
+    contraction, so typing a new class name never re-runs the encoder.
+
+    Example:
+        >>> from core.models import build_model
+        >>> model = build_model(ModelConfig("spnet", "tiny", embed_dim=50, image_size=64))
+        >>> feats = model.encode(torch.zeros(1, 3, 64, 64))
+        >>> model.score(feats, F.normalize(torch.randn(3, 50), dim=1)).shape
+        torch.Size([1, 3, 16, 16])
+    """
 
     activation = "softmax"
+    #: L2-normalise the pixel embedding (DeViSE) or not (SPNet).
     normalise = False
-    scale = 1.0
+    #: Learn the logit scale (SPNet's temperature); DeViSE uses a fixed ``scale`` and has no such parameter.
+    learn_scale = True
 
     def __init__(self, config: ModelConfig) -> None:
         super().__init__(config)
         if config.embed_dim <= 0:
-            raise ValueError(f"{config.method} needs class embeddings (embed_dim > 0)")
+            raise ValueError(f"{config.method} needs class embeddings: embed_dim > 0, not {config.embed_dim}")
         backbone = build_backbone(config.backbone, pretrained=config.pretrained)
         self.head = DeepLabV3Plus(backbone, head_width(config.backbone, config.options))
         self.project = nn.Conv2d(self.head.feature_dim, config.embed_dim, 1)
         self.background = nn.Parameter(F.normalize(torch.randn(config.embed_dim), dim=0))
-        self.log_scale = nn.Parameter(torch.tensor(float(config.options.get("init_log_scale", 2.3))))
+        if self.learn_scale:
+            self.log_scale = nn.Parameter(torch.tensor(float(config.options.get("init_log_scale", 2.3))),
+                                          requires_grad=bool(config.options.get("learn_scale", True)))
 
     def encode(self, images: torch.Tensor) -> Features:
+        """ImageNet-normalised ``[B, 3, H, W]`` -> ``(pixel embeddings [B, D, H/4, W/4],)``."""
         emb = self.project(self.head(images))
         return (F.normalize(emb, dim=1) if self.normalise else emb,)
 
     def pixel_embeddings(self, features: Features) -> torch.Tensor:
+        """The per-pixel embedding ``[B, D, h, w]`` (unit length for DeViSE), e.g. for a regression loss."""
         return features[0]
 
-    def _scale(self) -> torch.Tensor:
-        return self.log_scale.exp() if not self.normalise else torch.tensor(self.scale)
+    def logit_scale(self) -> torch.Tensor | float:
+        """The factor applied to the dot products (a learnable temperature for SPNet)."""
+        return self.log_scale.exp()
+
+    def class_matrix(self, class_embeddings: torch.Tensor) -> torch.Tensor:
+        """The ``[C, D]`` matrix the pixels are scored against (SPNet: as given, unit length by contract)."""
+        return class_embeddings.to(self.background.dtype)
+
+    def background_vector(self) -> torch.Tensor:
+        """The learned background embedding ``[D]``."""
+        return self.background
 
     def score(self, features: Features, class_embeddings: torch.Tensor) -> torch.Tensor:
-        return torch.einsum("bdhw,cd->bchw", features[0], class_embeddings) * self._scale()
+        """``scale * <pixel, a_c>`` for each class c: logits ``[B, C, h, w]``."""
+        emb = self.pixel_embeddings(features)
+        return torch.einsum("bdhw,cd->bchw", emb, self.class_matrix(class_embeddings)) * self.logit_scale()
 
     def background_score(self, features: Features) -> torch.Tensor:
-        bg = F.normalize(self.background, dim=0) if self.normalise else self.background
-        return torch.einsum("bdhw,d->bhw", features[0], bg)[:, None] * self._scale()
+        """``scale * <pixel, b>`` with the learned background vector b: ``[B, 1, h, w]``."""
+        emb = self.pixel_embeddings(features)
+        return torch.einsum("bdhw,d->bhw", emb, self.background_vector())[:, None] * self.logit_scale()
 
 
-class DeViSE(EmbeddingSegmenter):
-    normalise = True
-    scale = 10.0
+class SPNet(EmbeddingSegmenter):
+    """SPNet: unnormalised semantic projection, dot product with the fixed class embeddings."""
 
 
 @register_model("spnet")
 def build_spnet(config: ModelConfig) -> Segmenter:
-    return EmbeddingSegmenter(config)
+    """Registry builder of ``spnet``."""
+    return SPNet(config)
 
 
-@register_model("devise")
-def build_devise(config: ModelConfig) -> Segmenter:
-    return DeViSE(config)
+# DeViSE subclasses EmbeddingSegmenter; importing it here registers ``devise`` with the modules that
+# core.models.base.BUILTIN_MODULES lists (harmless if that list names core.models.devise as well).
+from core.models import devise as _devise  # noqa: E402, F401

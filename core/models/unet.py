@@ -23,7 +23,7 @@ class UNetBaseline(RelationNet):
     uses_words = False
 
     def score(self, features: Features, class_embeddings: torch.Tensor) -> torch.Tensor:
-        """Features + ``[C, D]`` (any D) -> the foreground logit ``[B, 1, h, w]`` expanded to ``[B, C, h, w]``.
+        """Features + ``[C, D]`` (any D) -> foreground logit ``[B, 1, h, w]`` expanded to ``[B, C, h, w]``.
 
         Example:
             >>> model = build_unet(ModelConfig("unet", "tiny", embed_dim=0)).eval()

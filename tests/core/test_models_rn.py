@@ -24,6 +24,15 @@ from core.models.relation import tiled_conv
 VARIANTS = [{}, {"word_module": "cnn"}, {"head": "deeplabv3"}, {"head": "deeplabv3", "word_module": "cnn"}]
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """Small tensors: one intra-op thread is faster, and immune to a busy machine (no OpenMP spinning)."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 def _emb(n: int, d: int = 50, seed: int = 0) -> torch.Tensor:
     return F.normalize(torch.randn(n, d, generator=torch.Generator().manual_seed(seed)), dim=1)
 
@@ -37,7 +46,7 @@ def _rn(method: str = "rn", **options: object) -> torch.nn.Module:
     return build_model(ModelConfig(method, "tiny", 50, image_size=64, options=options)).eval()
 
 
-# -- Relation Network -------------------------------------------------------------------------------------------
+# -- Relation Network ----------------------------------------------------------------------------------------
 @pytest.mark.parametrize("options", VARIANTS, ids=lambda o: "-".join(o.values()) or "fc-unet")
 def test_rn_shapes_for_one_three_and_zero_classes(options: dict) -> None:
     model = _rn(**options)
@@ -50,8 +59,6 @@ def test_rn_shapes_for_one_three_and_zero_classes(options: dict) -> None:
         assert model.score(feats, _emb(0)).shape == (2, 0, 16, 16)
 
 
-@pytest.mark.xfail(reason="core/models/base.py predict_probabilities interpolates the empty [B, 0, h, w] logits, "
-                          "which F.interpolate refuses; score() itself handles C = 0 (test above)")
 def test_predict_probabilities_with_no_classes_is_all_background() -> None:
     model = _rn()
     with torch.no_grad():
@@ -122,6 +129,14 @@ def test_gradients_reach_word_module_relation_module_and_encoder(module: str) ->
     assert all(p.grad is not None for p in model.parameters())  # no unused parameters (DDP-safe)
 
 
+@pytest.mark.parametrize(("backbone", "options"), [("effnet-lite0", {}), ("tiny", {"head": "deeplabv3"})])
+def test_every_parameter_is_used_so_ddp_needs_no_unused_search(backbone: str, options: dict) -> None:
+    torch.manual_seed(0)
+    model = build_model(ModelConfig("rn", backbone, 50, image_size=64, options=options)).train()
+    model(_images(), _emb(2)).mean().backward()
+    assert [n for n, p in model.named_parameters() if p.grad is None] == []
+
+
 def test_options_and_embedding_size_are_checked() -> None:
     with pytest.raises(ValueError, match="unknown option"):
         _rn(word_modul="cnn")
@@ -134,7 +149,7 @@ def test_options_and_embedding_size_are_checked() -> None:
         model.score(model.encode(_images(1)), _emb(2, d=300))
 
 
-# -- U-Net baseline ---------------------------------------------------------------------------------------------
+# -- U-Net baseline ------------------------------------------------------------------------------------------
 def test_unet_gives_every_class_the_same_foreground_map() -> None:
     torch.manual_seed(0)
     model = build_model(ModelConfig("unet", "tiny", 0, image_size=64)).eval()
@@ -150,7 +165,7 @@ def test_unet_gives_every_class_the_same_foreground_map() -> None:
     assert all(p.grad is not None for p in model.parameters())
 
 
-# -- backbones --------------------------------------------------------------------------------------------------
+# -- backbones -----------------------------------------------------------------------------------------------
 def test_backbone_registry() -> None:
     assert {"tiny", "effnet-lite0", "vgg16", "resnet101"} <= set(backbone_names())
     with pytest.raises(ValueError, match="already registered"):
@@ -173,9 +188,9 @@ def test_backbone_contract(name: str) -> None:
 
 @pytest.mark.parametrize(("size", "kernel", "first"), [(8, 3, [1, 3, 5, 7]), (7, 3, [0, 2, 4, 6]),
                                                        (8, 5, [0, 2, 4, 6]), (13, 6, [0, 5, 10])])
-def test_same_padding_puts_the_extra_pixel_at_the_bottom_right(size: int, kernel: int, first: list[int]) -> None:
-    # TF "SAME": ceil(n / s) outputs, total padding max((out - 1) * s + k - n, 0), the smaller half on the top /
-    # left. A kernel reading only its first tap returns the input pixel each window starts at (0 = padding).
+def test_same_padding_puts_the_extra_pixel_at_the_bottom_right(size: int, kernel: int, first: list) -> None:
+    # TF "SAME": ceil(n / s) outputs, total padding max((out - 1) * s + k - n, 0), the smaller half on the
+    # top / left. A kernel reading only its first tap returns the input pixel each window starts at (0: pad).
     stride = 5 if kernel == 6 else 2
     conv = SameConv2d(1, 1, kernel, stride)
     with torch.no_grad():
@@ -186,6 +201,28 @@ def test_same_padding_puts_the_extra_pixel_at_the_bottom_right(size: int, kernel
     assert row.tolist() == [float(v) for v in first]
 
 
+def test_same_padding_follows_the_input_size_in_an_onnx_export(tmp_path) -> None:
+    import warnings
+
+    import onnxruntime as ort
+
+    torch.manual_seed(0)
+    conv = torch.nn.Sequential(SameConv2d(3, 4, 3, 2), SameConv2d(4, 4, 5, 2, groups=4)).eval()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(conv, (torch.randn(1, 3, 32, 32),), str(tmp_path / "c.onnx"), dynamo=False,
+                          input_names=["x"], output_names=["y"], opset_version=17,
+                          dynamic_axes={"x": {2: "h", 3: "w"}, "y": {2: "oh", 3: "ow"}})
+    session = ort.InferenceSession(str(tmp_path / "c.onnx"), providers=["CPUExecutionProvider"])
+    for h, w in ((32, 32), (33, 35), (30, 31)):  # exported at even sizes, run at odd ones too
+        x = torch.randn(1, 3, h, w)
+        with torch.no_grad():
+            expected = conv(x).numpy()
+        got = session.run(None, {"x": x.numpy()})[0]
+        assert got.shape == expected.shape == (1, 4, -(-h // 4), -(-w // 4))
+        assert abs(got - expected).max() < 1e-4
+
+
 def test_effnet_lite0_uses_every_tensor_of_the_weights_file() -> None:
     state = torch.load(effnet_weights_path(), map_location="cpu", weights_only=True)
     net = effnet_lite0_classifier(pretrained=True)
@@ -193,7 +230,7 @@ def test_effnet_lite0_uses_every_tensor_of_the_weights_file() -> None:
     assert mine.keys() == state.keys() and len(state) == 296
     assert all(torch.equal(mine[k], v) for k, v in state.items())
     backbone = build_backbone("effnet-lite0", pretrained=True)
-    assert not any(k.startswith(("_fc", "_conv_head", "_bn1.")) for k in backbone.state_dict())  # no dead head
+    assert not any(k.startswith(("_fc", "_conv_head", "_bn1.")) for k in backbone.state_dict())  # no head
     assert torch.equal(backbone.state_dict()["_blocks.15._project_conv.weight"],
                        state["_blocks.15._project_conv.weight"])
     for damage in (lambda s: s.pop("_fc.bias"), lambda s: s.update(extra=torch.zeros(1)),
@@ -215,15 +252,17 @@ def _patterns(size: int = 224) -> torch.Tensor:
 
 
 def test_effnet_lite0_weights_are_really_imagenet_trained() -> None:
-    from torchvision.models._meta import _IMAGENET_CATEGORIES as NAMES
+    from torchvision.models import VGG16_Weights
+
+    names = VGG16_Weights.IMAGENET1K_V1.meta["categories"]  # the 1000 ImageNet class names, in index order
 
     expected = ["zebra", "window screen", "crossword puzzle"]
     with torch.no_grad():
         probs = effnet_lite0_classifier(pretrained=True).eval()(_patterns()).softmax(1)
         random_probs = effnet_lite0_classifier(pretrained=False).eval()(_patterns()).softmax(1)
-    assert [NAMES[i] for i in probs.argmax(1)] == expected
+    assert [names[i] for i in probs.argmax(1)] == expected
     assert probs.max(1).values.min() > 0.05  # confident, not a near-uniform guess (1/1000)
-    assert [NAMES[i] for i in random_probs.argmax(1)] != expected and random_probs.max() < 0.01
+    assert [names[i] for i in random_probs.argmax(1)] != expected and random_probs.max() < 0.01
 
 
 def test_torchvision_weights_come_only_from_the_hub_cache(tmp_path, monkeypatch) -> None:
@@ -232,7 +271,8 @@ def test_torchvision_weights_come_only_from_the_hub_cache(tmp_path, monkeypatch)
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
     target = hub_weights_path(VGG16_Weights.IMAGENET1K_V1)
     assert target == tmp_path / "hub" / "checkpoints" / "vgg16-397923af.pth"
-    for name, weights in (("vgg16", VGG16_Weights.IMAGENET1K_V1), ("resnet101", ResNet101_Weights.IMAGENET1K_V2)):
+    for name, weights in (("vgg16", VGG16_Weights.IMAGENET1K_V1),
+                          ("resnet101", ResNet101_Weights.IMAGENET1K_V2)):
         with pytest.raises(WeightsError) as info:
             build_backbone(name, pretrained=True)
         assert weights.url in str(info.value) and str(hub_weights_path(weights)) in str(info.value)
@@ -240,7 +280,8 @@ def test_torchvision_weights_come_only_from_the_hub_cache(tmp_path, monkeypatch)
     # classifier as zero-stride views (a few bytes on disk; the backbone does not use it).
     with torch.device("meta"):
         shapes = {k: v.shape for k, v in vgg16(weights=None).state_dict().items()}
-    state = {k: torch.randn(s) if k.startswith("features") else torch.zeros(1).expand(s) for k, s in shapes.items()}
+    state = {k: torch.randn(s) if k.startswith("features") else torch.zeros(1).expand(s)
+             for k, s in shapes.items()}
     target.parent.mkdir(parents=True)
     torch.save(state, target)
     backbone = build_backbone("vgg16", pretrained=True)
