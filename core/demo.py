@@ -167,7 +167,8 @@ def embedded_model_step(out: Path) -> None:
         target = lut[sample.label]
         target[~np.isin(sample.label, [0, *[ds.classes.index(n) for n in names], 255])] = 255  # seen: not scored
         evaluator.add(pred.labels, target)
-        overlay = (0.5 * sample.image + 0.5 * palette[pred.labels % len(palette)]).astype(np.uint8)
+        blend = (0.45 * sample.image + 0.55 * palette[pred.labels % len(palette)]).astype(np.uint8)
+        overlay = np.where(pred.labels[..., None] > 0, blend, sample.image)  # background stays as it was
         write_image(out / "embedded_model" / f"{sample.id}.png", np.concatenate([sample.image, overlay], axis=1))
     m = evaluator.result()
     print(f"   unseen-class mIoU {m['unseen']['mIoU']:.1%} (per class: "

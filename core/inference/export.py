@@ -100,7 +100,7 @@ def export_onnx(run: str | os.PathLike, out: str | os.PathLike) -> Path:
         "mean": list(IMAGENET_MEAN), "std": list(IMAGENET_STD), "features": names,
         "text_encoder": ckpt.embedding_source, "embed_dim": model.config.embed_dim,
         "seen_classes": list(ckpt.seen_classes), "split": ckpt.split,
-        "encoder": "encoder.onnx", "scorer": "scorer.onnx", "checkpoint": str(path.resolve()),
+        "encoder": "encoder.onnx", "scorer": "scorer.onnx", "checkpoint": path.name,
     }
     if hasattr(model, "set_bank"):
         k = model.weight.shape[1]

@@ -14,6 +14,7 @@ import hashlib
 import json
 import logging
 import os
+import sys
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -43,6 +44,8 @@ def choose_providers(device: str = "auto") -> tuple[list[str], str]:
     """Providers to try and a note: ``auto`` prefers CUDA when onnxruntime has it and its libraries load."""
     ort = _ort()
     available = ort.get_available_providers()
+    if device == "auto" and not has_nvidia_gpu():
+        return ["CPUExecutionProvider"], ""
     if device == "cpu" or "CUDAExecutionProvider" not in available:
         return ["CPUExecutionProvider"], "" if device != "cuda" else "CUDA requested but not available"
     if hasattr(ort, "preload_dlls"):
@@ -51,6 +54,13 @@ def choose_providers(device: str = "auto") -> tuple[list[str], str]:
         except Exception as exc:  # pragma: no cover - depends on the machine
             return ["CPUExecutionProvider"], f"CUDA libraries could not be loaded ({exc}); using the CPU"
     return ["CUDAExecutionProvider", "CPUExecutionProvider"], ""
+
+
+def has_nvidia_gpu() -> bool:
+    """An NVIDIA driver is present (onnxruntime-gpu lists CUDA even on machines without a GPU)."""
+    if sys.platform.startswith("linux"):
+        return Path("/dev/nvidiactl").exists() or Path("/proc/driver/nvidia/version").exists()
+    return sys.platform == "win32"
 
 
 class OnnxModel:

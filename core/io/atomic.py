@@ -15,6 +15,15 @@ from typing import IO
 from core.errors import ZerolabelError
 
 
+def _default_mode() -> int:
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
+
+
+_MODE = _default_mode()
+
+
 @contextlib.contextmanager
 def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
     """Open a temporary file for writing; on success it replaces ``path`` atomically.
@@ -31,6 +40,7 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
             yield handle
             handle.flush()
             os.fsync(handle.fileno())
+        os.chmod(tmp, _MODE)  # mkstemp makes 0600 files; give the file the mode a plain open() would
         os.replace(tmp, target)
         _fsync_dir(target.parent)
     except OSError as exc:

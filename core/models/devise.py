@@ -27,7 +27,13 @@ from core.models.spnet import EmbeddingSegmenter
 
 
 class DeViSE(EmbeddingSegmenter):
-    """Unit-length pixel embeddings scored by ``scale * cosine`` against the class embeddings."""
+    """Unit-length pixel embeddings scored by ``scale * cosine`` against the class embeddings.
+
+    Example:
+        >>> model = DeViSE(ModelConfig("devise", "tiny", embed_dim=50, options={"scale": 5.0}))
+        >>> model.scale
+        5.0
+    """
 
     normalise = True
     learn_scale = False

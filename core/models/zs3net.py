@@ -28,18 +28,11 @@ from torch import nn
 from torch.nn import functional as F
 
 from core.errors import ZerolabelError
+from core.models import gmmn
 from core.models.backbones import build_backbone
 from core.models.base import Features, ModelConfig, Segmenter, register_model
 from core.models.deeplab import DeepLabV3Plus, head_width
-from core.models.gmmn import (
-    GMMN,
-    GraphGMMN,
-    SegmentGraph,
-    generate,
-    graphs_from_features,
-    image_graphs,
-    train_generator,
-)
+from core.models.gmmn import SegmentGraph, image_graphs
 
 __all__ = ["MATCH", "UnfittedClassError", "ZS3Net", "collect_features", "collect_graphs", "fit_unseen",
            "image_graphs"]
@@ -97,7 +90,7 @@ class ZS3Net(Segmenter):
         self.register_buffer("reservoir_labels", torch.zeros(0, dtype=torch.long))
         self.register_buffer("reservoir_embeddings", torch.zeros(0, d))
         self.register_buffer("generator_trained", torch.zeros((), dtype=torch.bool))
-        gen_cls = GraphGMMN if config.method == "zs3net-gc" else GMMN
+        gen_cls = gmmn.GraphGMMN if config.method == "zs3net-gc" else gmmn.GMMN
         self.generator = gen_cls(d, k)
 
     # -- the bank ---------------------------------------------------------------------------------------
@@ -222,8 +215,12 @@ def collect_graphs(model: ZS3Net, images: torch.Tensor, labels: torch.Tensor, *,
     """GC generator data: segment graphs of ``labels`` with each segment's real features (``allowed`` only).
 
     Background nodes are kept out by passing ``allowed`` without 0 (background has no class embedding).
+
+    Example:
+        >>> graphs = collect_graphs(model, images, labels, allowed=[1, 2, 3])  # doctest: +SKIP
+        >>> fit_unseen(model, names, emb, feats, seen_emb, graphs=graphs)  # doctest: +SKIP
     """
-    return graphs_from_features(model.encode(images)[0], labels, allowed=allowed,
+    return gmmn.graphs_from_features(model.encode(images)[0], labels, allowed=allowed,
                                 max_per_segment=max_per_segment, seed=seed)
 
 
@@ -291,11 +288,11 @@ def fit_unseen(
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         if retrain_generator or not bool(model.generator_trained):
-            train_generator(model.generator, {c: f for c, f in real.items() if c != 0}, context,
+            gmmn.train_generator(model.generator, {c: f for c, f in real.items() if c != 0}, context,
                             steps=steps, seed=seed, graphs=graphs, lr=generator_lr)
             model.generator_trained.fill_(True)
         new_names, new_emb = _unseen_classes(model, names, embeddings.float().to(device), seen_emb)
-        fake = [generate(model.generator, e, per_class, seed=seed + i, graphs=graphs, embeddings=context)
+        fake = [gmmn.generate(model.generator, e, per_class, seed=seed + i, graphs=graphs, embeddings=context)
                 for i, e in enumerate(new_emb)]
         xs = [real.get(0, seen_emb.new_zeros(0, model.head.feature_dim))]
         xs += [real.get(c, xs[0][:0]) for c in seen_keys] + fake

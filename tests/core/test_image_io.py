@@ -144,3 +144,15 @@ def test_atomic_write_keeps_old_file_on_failure(tmp_path: Path) -> None:
 
 def test_image_error_is_a_user_error() -> None:
     assert issubclass(ImageError, ZerolabelError)
+
+
+def test_atomic_writes_get_the_usual_file_mode(tmp_path) -> None:
+    import os
+    import stat
+
+    from core.io.atomic import atomic_write_text
+
+    atomic_write_text(tmp_path / "a.txt", "x")
+    umask = os.umask(0)
+    os.umask(umask)
+    assert stat.S_IMODE((tmp_path / "a.txt").stat().st_mode) == 0o666 & ~umask

@@ -156,3 +156,24 @@ def test_shards_split_the_work_without_overlap(tmp_path: Path) -> None:
     assert parse_shard("2/3") == (2, 3)
     with pytest.raises(Exception, match="0 <= i < N"):
         parse_shard("3/3")
+
+
+def test_embedded_demo_model_labels_the_sample_images_offline() -> None:
+    from core.data.layout import LayoutDataset
+    from core.inference.runtime import demo_model_folder, sample_images_folder
+    from core.metrics import Evaluator
+
+    predictor = Predictor(demo_model_folder(), device="cpu")
+    ds = LayoutDataset(sample_images_folder())
+    names = list(ds.unseen)
+    evaluator = Evaluator(["background", *names], unseen=names, size_edges=None)
+    lut = np.full(256, 255, np.uint8)
+    lut[0] = 0
+    for i, name in enumerate(names, start=1):
+        lut[ds.classes.index(name)] = i
+    for sample in ds.iter_split("test"):
+        pred = predictor.predict(sample.image, names)
+        assert pred.labels.shape == sample.label.shape and pred.device == "cpu"
+        evaluator.add(pred.labels, lut[sample.label])
+    # classes the model never saw in training, recognised from their names only (chance is far below this)
+    assert evaluator.result()["unseen"]["mIoU"] > 0.25

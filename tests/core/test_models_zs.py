@@ -81,8 +81,8 @@ def _fit(world: World, steps: int):
     model = build_model(ModelConfig("zs3net", "tiny", 16, image_size=64)).eval()
     model.set_seen_classes([f"s{c}" for c in SEEN], world.emb[SEEN])
     feats, emb = world.seen_data()
-    fit_unseen(model, [f"u{u}" for u in UNSEEN], world.emb[UNSEEN], feats, emb, steps=steps, generator_lr=2e-3,
-               classifier_steps=200, per_class=300)
+    fit_unseen(model, [f"u{u}" for u in UNSEEN], world.emb[UNSEEN], feats, emb, steps=steps,
+               generator_lr=2e-3, classifier_steps=200, per_class=300)
     return model
 
 
