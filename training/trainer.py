@@ -301,7 +301,7 @@ class Trainer:
         """ZS3Net: train the generator and refit the classifier for the unseen names (embeddings only)."""
         if not hasattr(self.model, "set_bank") or not self.unseen or self.rank != 0:
             return
-        from core.models.zs3net import collect_features, fit_unseen, image_graphs
+        from core.models.zs3net import collect_features, collect_graphs, fit_unseen
 
         best = self.out / BEST
         if best.exists():
@@ -315,8 +315,9 @@ class Trainer:
         graphs: list | None = [] if cfg.method == "zs3net-gc" else None
         for images, labels in self.train_data.eval_batches(32):  # every training image, in order
             labels = torch.from_numpy(labels).long()
-            if graphs is not None:  # segment graphs at the feature resolution (stride 4)
-                graphs += image_graphs(labels, ((labels.shape[1] + 3) // 4, (labels.shape[2] + 3) // 4), allowed)
+            if graphs is not None:  # segment graphs with each segment's real features (seen classes, no background)
+                graphs += collect_graphs(self.model, images.to(self.device), labels.to(self.device),
+                                         allowed=self.seen, seed=cfg.seed)
             found = collect_features(self.model, images.to(self.device), labels.to(self.device), allowed=allowed,
                                      max_per_class=200)
             for c, f in found.items():
