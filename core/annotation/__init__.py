@@ -1,0 +1,9 @@
+"""The annotation document, Qt-free: label edits with undo, the project on disk, exports.
+
+The app (``gui``) drives these; tests use them directly. Nothing here imports Qt or torch.
+"""
+
+from core.annotation.history import History
+from core.annotation.project import ClassSpec, Project, ProjectError
+
+__all__ = ["ClassSpec", "History", "Project", "ProjectError"]

@@ -1,0 +1,282 @@
+"""An annotation project on disk: its images, its class list, its label maps, autosaves and per-image status.
+
+Layout (zerolabel's dataset layout, so a project is also a training set)::
+
+    ROOT/project.json                 classes (name, colour, visible), image folder, status per image
+    ROOT/labelmap.txt                 CVAT-style, background first (written on every class change)
+    ROOT/SegmentationClass/ID.png     indexed PNG per saved image (0 = background, 255 = ignore)
+    ROOT/ImageSets/Segmentation/default.txt   the saved image ids
+    ROOT/.autosave/ID.png             unsaved edits (crash recovery); removed when the image is saved
+
+Opening a plain folder of images makes that folder the project root (images stay where they are); a folder in
+the dataset layout uses its ``JPEGImages``. A folder that cannot be written (or the app's own sample images)
+gets its project under the user's data directory instead.
+
+Example:
+    >>> p = Project.open_folder("photos")  # doctest: +SKIP
+    >>> p.add_class("sea lion")  # doctest: +SKIP
+    >>> p.save_labels(p.ids[0], labels)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import numpy as np
+
+from core.data.base import BACKGROUND, IGNORE_INDEX
+from core.data.labelmap import LabelMap
+from core.data.palette import voc_palette
+from core.errors import ZerolabelError
+from core.io.atomic import atomic_write_text
+from core.io.image import IMAGE_SUFFIXES, read_label_png, write_label_png
+
+PROJECT_FILE = "project.json"
+LABELS = "SegmentationClass"
+AUTOSAVE = ".autosave"
+MAX_CLASSES = 254  # 0 = background, 255 = ignore
+
+#: Bright, distinct overlay colours (Tableau 10 + Set 2); later classes fall back to the VOC palette.
+COLOURS = [
+    (31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189), (140, 86, 75),
+    (227, 119, 194), (188, 189, 34), (23, 190, 207), (102, 194, 165), (252, 141, 98), (141, 160, 203),
+    (231, 138, 195), (166, 216, 84), (255, 217, 47), (229, 196, 148),
+]
+
+
+class ProjectError(ZerolabelError):
+    """A project cannot be opened or changed as asked (the message says which file or class, and what to do)."""
+
+
+@dataclass
+class ClassSpec:
+    """One class of the project: its name (free text), overlay colour and visibility."""
+
+    name: str
+    color: tuple[int, int, int]
+    visible: bool = True
+
+
+def default_data_dir() -> Path:
+    """Where projects of read-only folders live (``$ZEROLABEL_DATA`` or ``~/.local/share/zerolabel``)."""
+    base = os.environ.get("ZEROLABEL_DATA") or os.path.join(
+        os.environ.get("XDG_DATA_HOME") or os.path.expanduser("~/.local/share"), "zerolabel")
+    return Path(base)
+
+
+def _writable(folder: Path) -> bool:
+    return os.access(folder, os.W_OK | os.X_OK)
+
+
+def _inside_resources(folder: Path) -> bool:
+    from importlib.resources import files
+
+    resources = Path(str(files("resources"))).resolve()
+    return resources in folder.resolve().parents or folder.resolve() == resources
+
+
+class Project:
+    """A folder of images with its classes and label maps; every write is atomic."""
+
+    def __init__(self, root: Path, image_dir: Path, classes: list[ClassSpec], status: dict[str, str]) -> None:
+        self.root = root
+        self.image_dir = image_dir
+        self.classes = classes
+        self.status = status
+        self.images: dict[str, Path] = {}
+        self.rescan()
+
+    # -- opening -----------------------------------------------------------------------------------------
+    @classmethod
+    def open_folder(cls, folder: str | os.PathLike, data_dir: str | os.PathLike | None = None) -> Project:
+        """Open ``folder`` (a project, a dataset-layout folder or a plain image folder) as a project."""
+        folder = Path(folder).expanduser().resolve()
+        if not folder.is_dir():
+            raise ProjectError(f"{folder}: not a folder; pick a folder of images")
+        if (folder / PROJECT_FILE).is_file():
+            return cls.load(folder)
+        image_dir = folder / "JPEGImages" if (folder / "JPEGImages").is_dir() else folder
+        root = folder
+        if not _writable(folder) or _inside_resources(folder):
+            digest = hashlib.sha1(str(folder).encode()).hexdigest()[:8]
+            root = Path(data_dir or default_data_dir()) / "projects" / f"{folder.name}-{digest}"
+            if (root / PROJECT_FILE).is_file():
+                return cls.load(root)
+        root.mkdir(parents=True, exist_ok=True)
+        classes = []
+        if (folder / "labelmap.txt").is_file() and root == folder:  # a dataset: keep its classes and colours
+            lm = LabelMap.read(folder / "labelmap.txt")
+            classes = [ClassSpec(n, c) for n, c in zip(lm.names[1:], lm.colors[1:], strict=True)]
+        project = cls(root, image_dir, classes, {})
+        project.save_meta()
+        return project
+
+    @classmethod
+    def load(cls, root: str | os.PathLike) -> Project:
+        root = Path(root)
+        path = root / PROJECT_FILE
+        try:
+            meta = json.loads(path.read_text(encoding="utf-8"))
+            image_dir = (root / meta.get("images", ".")).resolve()
+            classes = [ClassSpec(c["name"], tuple(c["color"]), bool(c.get("visible", True))) for c in meta["classes"]]
+            status = {str(k): str(v) for k, v in meta.get("status", {}).items()}
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            raise ProjectError(f"{path}: unreadable project file ({exc}); restore it from a backup or delete it "
+                               "and open the image folder again (label maps in SegmentationClass/ are kept)") from exc
+        return cls(root, image_dir, classes, status)
+
+    def rescan(self) -> None:
+        """List the images of the image folder (sorted by name; ids are file stems, made unique)."""
+        self.images = {}
+        files = sorted(p for p in self.image_dir.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()) \
+            if self.image_dir.is_dir() else []
+        for path in files:
+            key = path.stem if path.stem not in self.images else path.name.replace(".", "_")
+            self.images[key] = path
+
+    @property
+    def ids(self) -> list[str]:
+        return list(self.images)
+
+    def save_meta(self) -> None:
+        try:
+            images = os.path.relpath(self.image_dir, self.root)
+        except ValueError:  # another drive (Windows)
+            images = str(self.image_dir)
+        meta = {"version": 1, "images": images, "classes": [asdict(c) for c in self.classes], "status": self.status}
+        atomic_write_text(self.root / PROJECT_FILE, json.dumps(meta, indent=1))
+        self.labelmap().write(self.root / "labelmap.txt")
+
+    # -- classes -----------------------------------------------------------------------------------------
+    @property
+    def names(self) -> list[str]:
+        return [c.name for c in self.classes]
+
+    def labelmap(self) -> LabelMap:
+        return LabelMap((BACKGROUND, *self.names), ((0, 0, 0), *[tuple(c.color) for c in self.classes]))
+
+    def _check_name(self, name: str, skip: int | None = None) -> str:
+        name = " ".join(str(name).split())
+        if not name or ":" in name or name.lower() == BACKGROUND:
+            raise ProjectError(f"invalid class name {name!r}: use a non-empty name without ':' (not 'background')")
+        if any(c.name.lower() == name.lower() for i, c in enumerate(self.classes) if i != skip):
+            raise ProjectError(f"class {name!r} is already in the list")
+        return name
+
+    def add_class(self, name: str, color: tuple[int, int, int] | None = None) -> ClassSpec:
+        name = self._check_name(name)
+        if len(self.classes) >= MAX_CLASSES:
+            raise ProjectError(f"a project holds at most {MAX_CLASSES} classes")
+        if color is None:
+            used = {tuple(c.color) for c in self.classes}
+            fallback = [tuple(int(v) for v in voc_palette()[i]) for i in range(1, IGNORE_INDEX)]
+            color = next(c for c in [*COLOURS, *fallback] if c not in used)
+        spec = ClassSpec(name, tuple(color))
+        self.classes.append(spec)
+        self.save_meta()
+        return spec
+
+    def rename_class(self, index: int, name: str) -> None:
+        self.classes[index].name = self._check_name(name, skip=index)
+        self.save_meta()
+
+    def set_class(self, index: int, *, color: tuple[int, int, int] | None = None, visible: bool | None = None) -> None:
+        if color is not None:
+            self.classes[index].color = tuple(color)
+        if visible is not None:
+            self.classes[index].visible = visible
+        self.save_meta()
+
+    def remove_class(self, index: int) -> np.ndarray:
+        """Remove class ``index`` (0-based in :attr:`classes`); its pixels become background everywhere.
+
+        Returns the lookup table (old label value -> new) that was applied to every saved and autosaved label
+        map, for the caller to apply to a map it holds in memory.
+        """
+        lut = np.arange(256, dtype=np.uint8)
+        value = index + 1
+        lut[value] = 0
+        lut[value + 1:IGNORE_INDEX] -= 1
+        del self.classes[index]
+        self._remap(lut)
+        self.save_meta()
+        return lut
+
+    def move_class(self, index: int, to: int) -> np.ndarray:
+        """Move class ``index`` to position ``to``; label maps are renumbered (returns the lookup table)."""
+        order = list(range(len(self.classes)))
+        order.insert(to, order.pop(index))
+        lut = np.arange(256, dtype=np.uint8)
+        for new, old in enumerate(order):
+            lut[old + 1] = new + 1
+        self.classes = [self.classes[i] for i in order]
+        self._remap(lut)
+        self.save_meta()
+        return lut
+
+    def _remap(self, lut: np.ndarray) -> None:
+        palette = self.labelmap().palette()
+        for folder in (self.root / LABELS, self.root / AUTOSAVE):
+            for path in sorted(folder.glob("*.png")) if folder.is_dir() else []:
+                write_label_png(path, lut[read_label_png(path)], palette)
+
+    # -- label maps --------------------------------------------------------------------------------------
+    def label_path(self, image_id: str) -> Path:
+        return self.root / LABELS / f"{image_id}.png"
+
+    def load_labels(self, image_id: str) -> np.ndarray | None:
+        """The saved label map of an image, or None when it has none."""
+        path = self.label_path(image_id)
+        return read_label_png(path) if path.is_file() else None
+
+    def save_labels(self, image_id: str, labels: np.ndarray, done: bool | None = None) -> None:
+        """Write the label map atomically, list the image in ImageSets, and drop its autosave."""
+        if labels[labels != IGNORE_INDEX].max(initial=0) > len(self.classes):
+            raise ProjectError(f"{image_id}: the label map holds a class index beyond the {len(self.classes)} "
+                               "classes of the project")
+        write_label_png(self.label_path(image_id), labels, self.labelmap().palette())
+        if done is not None or self.status.get(image_id) != "done":
+            self.status[image_id] = "done" if done else "draft"
+        self.discard_autosave(image_id)
+        saved = [i for i in self.ids if self.label_path(i).is_file()]
+        atomic_write_text(self.root / "ImageSets" / "Segmentation" / "default.txt", "".join(f"{i}\n" for i in saved))
+        self.save_meta()
+
+    def image_status(self, image_id: str) -> str:
+        """``unlabeled``, ``draft`` (saved or autosaved edits) or ``done``."""
+        if image_id in self.status and self.label_path(image_id).is_file():
+            return self.status[image_id]
+        if self.label_path(image_id).is_file() or self.autosave_path(image_id).is_file():
+            return "draft"
+        return "unlabeled"
+
+    def next_unlabeled(self, after: str | None = None) -> str | None:
+        """The first unlabeled image after ``after`` (wrapping around), or None when every image has labels."""
+        ids = self.ids
+        start = ids.index(after) + 1 if after in ids else 0
+        for image_id in ids[start:] + ids[:start]:
+            if self.image_status(image_id) == "unlabeled":
+                return image_id
+        return None
+
+    # -- autosave / recovery -----------------------------------------------------------------------------
+    def autosave_path(self, image_id: str) -> Path:
+        return self.root / AUTOSAVE / f"{image_id}.png"
+
+    def autosave(self, image_id: str, labels: np.ndarray) -> None:
+        write_label_png(self.autosave_path(image_id), labels, self.labelmap().palette())
+
+    def discard_autosave(self, image_id: str) -> None:
+        self.autosave_path(image_id).unlink(missing_ok=True)
+
+    def recoverable(self) -> list[str]:
+        """Images with unsaved edits left by a session that did not end cleanly."""
+        folder = self.root / AUTOSAVE
+        return sorted(p.stem for p in folder.glob("*.png") if p.stem in self.images) if folder.is_dir() else []
+
+    def recover(self, image_id: str) -> np.ndarray:
+        return read_label_png(self.autosave_path(image_id))
