@@ -1,0 +1,212 @@
+"""The image canvas: the picture, the label overlay and an optional heatmap / uncertainty layer; brush and eraser
+painting into the document's :class:`~core.annotation.History` (one stroke = one undo step); zoom and pan.
+
+Mouse: left button paints (brush / eraser tool), middle button or Space + left drags the view, the wheel zooms
+about the cursor. Keys (also in the View menu): ``+`` / ``-`` zoom, ``0`` fit, ``[`` / ``]`` brush size.
+"""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+from PySide6.QtCore import QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QImage, QPainter, QPen
+from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsItem, QGraphicsScene, QGraphicsView
+
+from core.annotation import History
+
+
+class ArrayItem(QGraphicsItem):
+    """Draws an RGBA numpy buffer without copying it; regions are updated in place."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.array: np.ndarray | None = None
+        self.image = QImage()
+        self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
+
+    def set_array(self, rgba: np.ndarray | None) -> None:
+        self.prepareGeometryChange()
+        self.array = None if rgba is None else np.ascontiguousarray(rgba)
+        if self.array is None:
+            self.image = QImage()
+        else:
+            h, w = self.array.shape[:2]
+            self.image = QImage(self.array.data, w, h, self.array.strides[0], QImage.Format.Format_RGBA8888)
+        self.update()
+
+    def set_region(self, y0: int, x0: int, patch: np.ndarray) -> None:
+        if self.array is None:
+            return
+        self.array[y0:y0 + patch.shape[0], x0:x0 + patch.shape[1]] = patch
+        self.update(QRectF(x0, y0, patch.shape[1], patch.shape[0]))
+
+    def boundingRect(self) -> QRectF:  # noqa: N802 (Qt API)
+        return QRectF(0, 0, self.image.width(), self.image.height())
+
+    def paint(self, painter: QPainter, option, widget=None) -> None:
+        if not self.image.isNull():
+            painter.drawImage(0, 0, self.image)
+
+
+class Canvas(QGraphicsView):
+    """Shows one image with its layers and turns mouse strokes into label edits."""
+
+    painted = Signal(int, int, int, int)  # y0, x0, y1, x1 of the changed region
+    stroke_finished = Signal()
+    zoom_changed = Signal(float)
+    cursor_moved = Signal(int, int)  # image x, y
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setScene(QGraphicsScene(self))
+        self.setRenderHint(QPainter.RenderHint.SmoothPixmapTransform, False)
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
+        self.setDragMode(QGraphicsView.DragMode.NoDrag)
+        self.setBackgroundBrush(QBrush(QColor(38, 38, 42)))
+        self.setMouseTracking(True)
+        self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self.image_item = ArrayItem()
+        self.labels_item = ArrayItem()
+        self.extra_item = ArrayItem()
+        for z, item in enumerate((self.image_item, self.extra_item, self.labels_item)):
+            item.setZValue(z)
+            self.scene().addItem(item)
+        self.cursor_item = QGraphicsEllipseItem()
+        self.cursor_item.setPen(QPen(QColor(255, 255, 255), 0))
+        self.cursor_item.setZValue(10)
+        self.cursor_item.setVisible(False)
+        self.scene().addItem(self.cursor_item)
+        self.history: History | None = None
+        self.tool = "brush"  # "brush" | "eraser" | "pan"
+        self.value = 1  # the class index the brush paints
+        self.brush_size = 15
+        self._last: tuple[int, int] | None = None
+        self._stroke = None
+        self._pan_from: QPointF | None = None
+        self._space = False
+
+    # -- content -----------------------------------------------------------------------------------------
+    def set_image(self, rgb: np.ndarray | None) -> None:
+        rgba = None if rgb is None else np.dstack([rgb, np.full(rgb.shape[:2], 255, np.uint8)])
+        self.image_item.set_array(rgba)
+        h, w = (0, 0) if rgb is None else rgb.shape[:2]
+        self.scene().setSceneRect(QRectF(-w, -h, 3 * w, 3 * h))  # room to pan past the edges
+        self.fit()
+
+    def fit(self) -> None:
+        rect = self.image_item.boundingRect()
+        if rect.width() > 0:
+            self.fitInView(rect.adjusted(-4, -4, 4, 4), Qt.AspectRatioMode.KeepAspectRatio)
+            self.zoom_changed.emit(self.transform().m11())
+
+    def zoom(self, factor: float) -> None:
+        scale = self.transform().m11() * factor
+        if 0.02 < scale < 64:
+            self.scale(factor, factor)
+            self.zoom_changed.emit(scale)
+            self._update_cursor_size()
+
+    def set_brush_size(self, size: int) -> None:
+        self.brush_size = int(max(1, min(400, size)))
+        self._update_cursor_size()
+
+    def _update_cursor_size(self) -> None:
+        r = self.brush_size / 2
+        c = self.cursor_item.rect().center()
+        self.cursor_item.setRect(QRectF(c.x() - r, c.y() - r, 2 * r, 2 * r))
+
+    # -- painting ----------------------------------------------------------------------------------------
+    def _image_point(self, event) -> tuple[int, int]:
+        p = self.mapToScene(event.position().toPoint())
+        return int(np.floor(p.x())), int(np.floor(p.y()))
+
+    def _paint_segment(self, a: tuple[int, int], b: tuple[int, int]) -> None:
+        labels = self.history.labels
+        h, w = labels.shape
+        r = max(1, self.brush_size // 2)
+        x0, x1 = max(0, min(a[0], b[0]) - r - 1), min(w, max(a[0], b[0]) + r + 2)
+        y0, y1 = max(0, min(a[1], b[1]) - r - 1), min(h, max(a[1], b[1]) + r + 2)
+        if x0 >= x1 or y0 >= y1:
+            return
+        mask = np.zeros((y1 - y0, x1 - x0), np.uint8)
+        pa, pb = (a[0] - x0, a[1] - y0), (b[0] - x0, b[1] - y0)
+        if self.brush_size <= 1:
+            cv2.line(mask, pa, pb, 1, 1)
+        else:
+            cv2.line(mask, pa, pb, 1, thickness=2 * r, lineType=cv2.LINE_8)
+            cv2.circle(mask, pa, r, 1, -1)
+            cv2.circle(mask, pb, r, 1, -1)
+        ys, xs = np.nonzero(mask)
+        flat = (ys + y0) * w + (xs + x0)
+        value = 0 if self.tool == "eraser" else self.value
+        if self.history.paint(flat, value):
+            self.painted.emit(y0, x0, y1, x1)
+
+    def mousePressEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        pan = event.button() == Qt.MouseButton.MiddleButton or (
+            event.button() == Qt.MouseButton.LeftButton and (self._space or self.tool == "pan"))
+        if pan:
+            self._pan_from = event.position()
+            self.viewport().setCursor(Qt.CursorShape.ClosedHandCursor)
+            return
+        if event.button() == Qt.MouseButton.LeftButton and self.history is not None:
+            self._stroke = self.history.stroke()
+            self._stroke.__enter__()
+            self._last = self._image_point(event)
+            self._paint_segment(self._last, self._last)
+            return
+        super().mousePressEvent(event)
+
+    def mouseMoveEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        x, y = self._image_point(event)
+        self.cursor_moved.emit(x, y)
+        r = self.brush_size / 2
+        self.cursor_item.setRect(QRectF(x + 0.5 - r, y + 0.5 - r, 2 * r, 2 * r))
+        self.cursor_item.setVisible(self.tool != "pan" and self.history is not None)
+        if self._pan_from is not None:
+            delta = event.position() - self._pan_from
+            self._pan_from = event.position()
+            self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() - int(delta.x()))
+            self.verticalScrollBar().setValue(self.verticalScrollBar().value() - int(delta.y()))
+            return
+        if self._stroke is not None and self._last is not None:
+            self._paint_segment(self._last, (x, y))
+            self._last = (x, y)
+            return
+        super().mouseMoveEvent(event)
+
+    def mouseReleaseEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        if self._pan_from is not None:
+            self._pan_from = None
+            self.viewport().unsetCursor()
+            return
+        if self._stroke is not None:
+            stroke, self._stroke, self._last = self._stroke, None, None
+            stroke.__exit__(None, None, None)
+            self.stroke_finished.emit()
+            return
+        super().mouseReleaseEvent(event)
+
+    def leaveEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        self.cursor_item.setVisible(False)
+        super().leaveEvent(event)
+
+    def wheelEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        self.zoom(1.25 if event.angleDelta().y() > 0 else 0.8)
+
+    def keyPressEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
+            self._space = True
+            self.viewport().setCursor(Qt.CursorShape.OpenHandCursor)
+            return
+        super().keyPressEvent(event)
+
+    def keyReleaseEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        if event.key() == Qt.Key.Key_Space and not event.isAutoRepeat():
+            self._space = False
+            self.viewport().unsetCursor()
+            return
+        super().keyReleaseEvent(event)

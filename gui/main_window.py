@@ -1,0 +1,567 @@
+"""The main window: navigator | canvas | classes and controls; menus with every shortcut.
+
+The window holds the open project and the current image's label document; models run in
+:class:`~gui.workers.PredictWorker`, disk reads and writes in :class:`~gui.workers.DiskWorker`.
+An image the user has not edited shows the model's draft (refreshed when class names change); the first brush
+stroke makes the labels the user's. Leaving an edited image saves it; edits are autosaved every few seconds.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QSettings, Qt, QThread, QTimer, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox
+
+from core.annotation import History, Project
+from gui.canvas import Canvas
+from gui.class_panel import ClassPanel
+from gui.controls import Controls
+from gui.dialogs import ExportDialog
+from gui.navigator import Navigator
+from gui.overlay import heat_rgba, label_rgba
+from gui.workers import DiskWorker, PredictRequest, PredictWorker
+
+AUTOSAVE_MS = 3000
+DEBOUNCE_MS = 250
+
+
+class MainWindow(QMainWindow):
+    _post_predict = Signal(object)
+    _post_model = Signal(str, str, str)
+    _post_load = Signal(object, str, bool)
+    _post_save = Signal(object, str, object, bool, object)
+
+    def __init__(self, settings: QSettings) -> None:
+        super().__init__()
+        self.settings = settings
+        self.setWindowTitle("zerolabel")
+        self.setAcceptDrops(True)
+        self.project: Project | None = None
+        self.image_id: str | None = None
+        self.rgb: np.ndarray | None = None
+        self.history: History | None = None
+        self.draft = True  # the labels are the model's draft, not the user's edits yet
+        self.saved_version = self.autosaved_version = 0
+        self.result = None  # the last PredictResult for this image
+        self.pred_labels: np.ndarray | None = None
+        self.recover = False
+        self.recovery_policy = "ask"  # "ask" | "recover" | "discard" (tests choose without a dialog)
+        self.model_info = ("loading…", "", "")
+        self.last_error: tuple[str, str] | None = None
+        self._request = 0
+        self._build()
+        self._start_workers()
+
+    # -- construction ------------------------------------------------------------------------------------
+    def _build(self) -> None:
+        self.canvas = Canvas()
+        self.setCentralWidget(self.canvas)
+        self.navigator = Navigator()
+        self.classes = ClassPanel()
+        self.controls = Controls()
+        for title, widget, area in (("Images", self.navigator, Qt.DockWidgetArea.LeftDockWidgetArea),
+                                    ("Classes", self.classes, Qt.DockWidgetArea.RightDockWidgetArea),
+                                    ("View and tools", self.controls, Qt.DockWidgetArea.RightDockWidgetArea)):
+            dock = QDockWidget(title, self)
+            dock.setObjectName(title)
+            dock.setWidget(widget)
+            dock.setFeatures(QDockWidget.DockWidgetFeature.DockWidgetMovable)
+            self.addDockWidget(area, dock)
+        self.status_model = QLabel()
+        self.status_latency = QLabel()
+        self.status_pos = QLabel()
+        for w in (self.status_pos, self.status_latency, self.status_model):
+            w.setContentsMargins(8, 0, 8, 0)
+            self.statusBar().addPermanentWidget(w)
+        self.navigator.image_chosen.connect(self.show_image)
+        self.classes.add_requested.connect(self.add_class)
+        self.classes.rename_requested.connect(self._rename_class)
+        self.classes.remove_requested.connect(self.remove_class)
+        self.classes.move_requested.connect(self._move_class)
+        self.classes.visibility_changed.connect(self._visibility)
+        self.classes.color_requested.connect(self._color)
+        self.classes.current_changed.connect(self._current_class)
+        self.controls.changed.connect(self._controls_changed)
+        self.controls.prediction_changed.connect(lambda: self.schedule_prediction(60))
+        self.controls.tool_changed.connect(self._tool)
+        self.controls.brush.valueChanged.connect(self.canvas.set_brush_size)
+        self.canvas.painted.connect(self._painted)
+        self.canvas.stroke_finished.connect(self._edited)
+        self.canvas.cursor_moved.connect(lambda x, y: self.status_pos.setText(f"x {x}  y {y}"))
+        self._debounce = QTimer(self, singleShot=True, timeout=self._predict_now)
+        self._autosave = QTimer(self, interval=AUTOSAVE_MS, timeout=self.autosave)
+        self._autosave.start()
+        self._menus()
+        self.resize(1280, 800)
+        geometry = self.settings.value("geometry")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+
+    def _action(self, menu, text: str, slot, shortcut=None, tip: str = "") -> QAction:
+        action = QAction(text, self)
+        if shortcut:
+            action.setShortcuts(shortcut if isinstance(shortcut, list) else [QKeySequence(shortcut)])
+        action.setStatusTip(tip)
+        action.triggered.connect(slot)
+        menu.addAction(action)
+        self.addAction(action)
+        return action
+
+    def _menus(self) -> None:
+        bar = self.menuBar()
+        f = bar.addMenu("&File")
+        self._action(f, "Open &Image…", self.open_image_dialog, QKeySequence.StandardKey.Open)
+        self._action(f, "Open &Folder or Project…", self.open_folder_dialog, "Ctrl+Shift+O")
+        self.recent_menu = f.addMenu("Recent Projects")
+        self._refresh_recent()
+        f.addSeparator()
+        self._action(f, "&Save Labels", self.save, QKeySequence.StandardKey.Save)
+        self._action(f, "Mark &Done and Next Unlabeled", self.mark_done, "Ctrl+Return")
+        self._action(f, "&Export…", self.export_dialog, "Ctrl+E")
+        f.addSeparator()
+        self._action(f, "&Quit", self.close, QKeySequence.StandardKey.Quit)
+        e = bar.addMenu("&Edit")
+        self.undo_action = self._action(e, "&Undo", self.undo, QKeySequence.StandardKey.Undo)
+        self.redo_action = self._action(e, "&Redo", self.redo, [QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
+        e.addSeparator()
+        self._action(e, "&Accept Model Mask for Selected Class", self.accept_class, "A")
+        self._action(e, "Accept Model Masks for &All Classes", self.accept_all, "Shift+A")
+        self._action(e, "Remove &Specks", self.remove_specks, "Shift+S")
+        self._action(e, "&Clear Labels", self.clear_labels, "Ctrl+Shift+Backspace")
+        v = bar.addMenu("&View")
+        self._action(v, "Zoom &In", lambda: self.canvas.zoom(1.25), [QKeySequence("+"), QKeySequence("=")])
+        self._action(v, "Zoom &Out", lambda: self.canvas.zoom(0.8), "-")
+        self._action(v, "&Fit to Window", self.canvas.fit, "0")
+        v.addSeparator()
+        self._action(v, "&Next Image", lambda: self.step_image(1), [QKeySequence("D"), QKeySequence("PgDown")])
+        self._action(v, "&Previous Image", lambda: self.step_image(-1), [QKeySequence("S"), QKeySequence("PgUp")])
+        self._action(v, "Next &Unlabeled Image", self.next_unlabeled, "N")
+        t = bar.addMenu("&Tools")
+        self._action(t, "&Brush", lambda: self.controls.set_tool("brush"), "B")
+        self._action(t, "&Eraser", lambda: self.controls.set_tool("eraser"), "E")
+        self._action(t, "&Pan", lambda: self.controls.set_tool("pan"), "H")
+        self._action(t, "Bigger Brush", lambda: self.controls.brush.setValue(int(self.controls.brush.value() * 1.25)
+                                                                              + 1), "]")
+        self._action(t, "Smaller Brush", lambda: self.controls.brush.setValue(int(self.controls.brush.value() * 0.8)),
+                     "[")
+        m = bar.addMenu("&Model")
+        self._action(m, "Open Exported &Model Folder…", lambda: self.pick_model(run=False))
+        self._action(m, "Open &Training Run…", lambda: self.pick_model(run=True),
+                     tip="A run folder from `zerolabel train`; it is exported to ONNX once (needs torch)")
+        self._action(m, "Use the &Demo Model", lambda: self.load_model(""))
+        text = m.addMenu("Text Encoder")
+        for label, spec in (("The model's own", ""), ("GloVe 6B 50-d (glove50)", "glove50"),
+                            ("all-MiniLM-L6-v2 (minilm)", "minilm")):
+            self._action(text, label, lambda _=False, s=spec: self.load_model(self.settings.value("model", ""), s))
+
+    def _start_workers(self) -> None:
+        self.predict_thread, self.disk_thread = QThread(self), QThread(self)
+        self.worker, self.disk = PredictWorker(), DiskWorker()
+        self.worker.moveToThread(self.predict_thread)
+        self.disk.moveToThread(self.disk_thread)
+        self._post_predict.connect(self.worker.predict)
+        self._post_model.connect(self.worker.load_model)
+        self._post_load.connect(self.disk.load)
+        self._post_save.connect(self.disk.save)
+        self.worker.model_ready.connect(self._model_ready)
+        self.worker.model_failed.connect(lambda msg: self.error("The model could not be loaded", msg))
+        self.worker.result.connect(self._prediction)
+        self.worker.failed.connect(lambda _id, msg: self.error("Prediction failed", msg))
+        self.worker.unknown_words.connect(self._unknown)
+        self.disk.loaded.connect(self._loaded)
+        self.disk.load_failed.connect(self._load_failed)
+        self.disk.saved.connect(self._saved)
+        self.disk.save_failed.connect(lambda i, msg: self.error(f"Could not save {i}", msg))
+        self.predict_thread.start()
+        self.disk_thread.start()
+
+    # -- model -------------------------------------------------------------------------------------------
+    def load_model(self, folder: str = "", text_spec: str | None = None) -> None:
+        from core.inference.runtime import demo_model_folder
+
+        folder = folder or ""
+        if text_spec is None:
+            text_spec = self.settings.value("text_encoder", "")
+        self.settings.setValue("model", folder)
+        self.settings.setValue("text_encoder", text_spec)
+        self.model_info = ("loading…", "", "")
+        self._show_model()
+        self._post_model.emit(folder or str(demo_model_folder()), self.settings.value("device", "auto"), text_spec)
+
+    def pick_model(self, run: bool) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Training run" if run else "Exported model folder")
+        if folder:
+            self.load_model(folder)
+
+    def _model_ready(self, name: str, device: str, text: str, note: str) -> None:
+        self.model_info = (name, device.upper(), text)
+        self._show_model()
+        if note:
+            self.statusBar().showMessage(note, 10000)
+        self.schedule_prediction(0)
+
+    def _show_model(self) -> None:
+        name, device, text = self.model_info
+        self.status_model.setText(f"Model: {name}  ·  {device or '…'}  ·  text: {text or '…'}")
+
+    # -- opening -----------------------------------------------------------------------------------------
+    def open_folder_dialog(self) -> None:
+        folder = QFileDialog.getExistingDirectory(self, "Open a folder of images or a project")
+        if folder:
+            self.open_path(folder)
+
+    def open_image_dialog(self) -> None:
+        path, _ = QFileDialog.getOpenFileName(self, "Open an image", "",
+                                              "Images (*.png *.jpg *.jpeg *.bmp *.tif *.tiff *.webp)")
+        if path:
+            self.open_path(path)
+
+    def open_path(self, path: str | Path) -> bool:
+        """Open an image (its folder becomes the project), a folder of images or a project."""
+        path = Path(path)
+        folder, select = (path.parent, path) if path.is_file() else (path, None)
+        self.leave_image()
+        try:
+            project = Project.open_folder(folder)
+        except Exception as exc:
+            self.error("Could not open the folder", str(exc))
+            return False
+        self.project, self.image_id = project, None
+        self._remember(project.root)
+        self.setWindowTitle(f"zerolabel — {project.root}")
+        self.recover = self._ask_recovery(project)
+        self.navigator.set_images(project.images, {i: project.image_status(i) for i in project.ids})
+        self.classes.set_classes(project.classes, {})
+        start = next((i for i, p in project.images.items() if select is not None and p == select.resolve()), None)
+        start = start or (project.recoverable() or [None])[0] if self.recover else start
+        start = start or project.next_unlabeled() or (project.ids or [None])[0]
+        if start is None:
+            self.statusBar().showMessage(f"{folder}: no images found (png, jpg, bmp, tif, webp)", 10000)
+        else:
+            self.show_image(start)
+        return True
+
+    def _ask_recovery(self, project: Project) -> bool:
+        pending = project.recoverable()
+        if not pending:
+            return False
+        if self.recovery_policy == "ask":
+            answer = QMessageBox.question(
+                self, "Recover unsaved edits?",
+                f"The last session ended before saving edits of {len(pending)} image(s) "
+                f"({', '.join(pending[:5])}{'…' if len(pending) > 5 else ''}). Recover them?",
+                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Discard)
+            keep = answer == QMessageBox.StandardButton.Yes
+        else:
+            keep = self.recovery_policy == "recover"
+        if not keep:
+            for image_id in pending:
+                project.discard_autosave(image_id)
+        return keep
+
+    def _remember(self, root: Path) -> None:
+        recent = [str(root)] + [p for p in (self.settings.value("recent", []) or []) if p != str(root)]
+        self.settings.setValue("recent", recent[:8])
+        self._refresh_recent()
+
+    def _refresh_recent(self) -> None:
+        self.recent_menu.clear()
+        for path in self.settings.value("recent", []) or []:
+            self.recent_menu.addAction(path, lambda p=path: self.open_path(p))
+        self.recent_menu.setEnabled(not self.recent_menu.isEmpty())
+
+    def dragEnterEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        if event.mimeData().hasUrls():
+            event.acceptProposedAction()
+
+    def dropEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        urls = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
+        if urls:
+            self.open_path(urls[0])
+
+    # -- images ------------------------------------------------------------------------------------------
+    def show_image(self, image_id: str) -> None:
+        if self.project is None or image_id == self.image_id:
+            return
+        self.leave_image()
+        self.image_id = image_id
+        self.navigator.select(image_id)
+        self.statusBar().showMessage(f"Opening {image_id}…")
+        self._post_load.emit(self.project, image_id, self.recover)
+
+    def _loaded(self, image_id: str, rgb: np.ndarray, labels: np.ndarray | None, from_autosave: bool) -> None:
+        if image_id != self.image_id:
+            return
+        self.rgb, self.result, self.pred_labels = rgb, None, None
+        self.draft = labels is None
+        self.history = History(labels if labels is not None else np.zeros(rgb.shape[:2], np.uint8))
+        self.saved_version = self.autosaved_version = -1 if from_autosave else 0
+        self.canvas.history = self.history
+        self.canvas.set_image(rgb)
+        self.refresh_overlay()
+        h, w = rgb.shape[:2]
+        self.statusBar().showMessage(f"{image_id}: {w}×{h}" + (" (recovered edits)" if from_autosave else ""), 5000)
+        self.schedule_prediction(0)
+
+    def _load_failed(self, image_id: str, message: str) -> None:
+        self.navigator.set_status(image_id, "error")
+        if image_id == self.image_id:
+            self.image_id, self.rgb, self.history = None, None, None
+            self.canvas.history = None
+            self.canvas.set_image(None)
+            self.canvas.labels_item.set_array(None)
+            self.canvas.extra_item.set_array(None)
+        self.error(f"Could not open {image_id}", message + "\nThe other images are still available.")
+
+    def step_image(self, step: int) -> None:
+        if self.project and self.project.ids:
+            ids = self.project.ids
+            index = ids.index(self.image_id) if self.image_id in ids else -1
+            self.show_image(ids[(index + step) % len(ids)])
+
+    def next_unlabeled(self) -> None:
+        nxt = self.project.next_unlabeled(self.image_id) if self.project else None
+        if nxt is None:
+            self.statusBar().showMessage("Every image has labels", 5000)
+        else:
+            self.show_image(nxt)
+
+    @property
+    def dirty(self) -> bool:
+        return self.history is not None and not self.draft and self.history.version != self.saved_version
+
+    def leave_image(self) -> None:
+        if self.dirty:
+            self.save()
+
+    # -- prediction --------------------------------------------------------------------------------------
+    def schedule_prediction(self, delay: int = DEBOUNCE_MS) -> None:
+        self._debounce.start(delay)
+
+    def _predict_now(self) -> None:
+        if self.project is None or self.rgb is None or not self.project.classes:
+            self.status_latency.setText("")
+            return
+        self._request += 1
+        self.worker.latest = self._request
+        self._post_predict.emit(PredictRequest(self._request, self.image_id, self.rgb, tuple(self.project.names),
+                                               self.controls.calibration_value))
+
+    def _prediction(self, result) -> None:
+        if result.image_id != self.image_id or self.project is None or result.id < self._request:
+            return
+        self.result = result
+        kind = "encoder + scorer" if result.encoded else "scorer only"
+        self.status_latency.setText(f"Last prediction {1000 * result.seconds:.0f} ms ({kind})")
+        self._update_draft()
+
+    def _update_draft(self) -> None:
+        """Predicted labels in the project's numbering, thresholded; they become the labels of a draft."""
+        r = self.result
+        if r is None or self.project is None:
+            return
+        lut = np.zeros(256, np.uint8)
+        for i, name in enumerate(r.names, start=1):
+            if name in self.project.names:
+                lut[i] = self.project.names.index(name) + 1
+        labels = lut[r.prediction.labels]
+        if self.controls.threshold_value > 0 and len(r.names):
+            labels[r.prediction.heatmaps.max(0) < self.controls.threshold_value] = 0
+        self.pred_labels = labels
+        if self.draft and self.history is not None:
+            self.history.labels[...] = labels
+            self.history.version += 1
+        self.refresh_overlay()
+
+    def _unknown(self, missing: dict) -> None:
+        if self.project is not None and missing != self.classes.unknown:
+            self.classes.set_classes(self.project.classes, missing)
+
+    def heatmap(self, index: int) -> np.ndarray | None:
+        r = self.result
+        if r is None or self.project is None or not 0 <= index < len(self.project.names):
+            return None
+        name = self.project.names[index]
+        return r.prediction.heatmaps[r.names.index(name)] if name in r.names else None
+
+    # -- overlay -----------------------------------------------------------------------------------------
+    def refresh_overlay(self) -> None:
+        if self.history is None or self.project is None:
+            return
+        c = self.project.classes
+        faint = self.controls.layer_name != "none"  # a heatmap / uncertainty layer shows through the labels
+        self.canvas.labels_item.set_array(label_rgba(self.history.labels, [s.color for s in c], [s.visible for s in c],
+                                                     self.controls.opacity_value * (0.3 if faint else 1)))
+        extra = None
+        if self.controls.layer_name == "heatmap":
+            heat = self.heatmap(self.classes.current())
+            extra = None if heat is None else heat_rgba(heat, 0.85)
+        elif self.controls.layer_name == "uncertainty" and self.result is not None:
+            import cv2
+
+            extra = heat_rgba(self.result.prediction.uncertainty, 0.85, cv2.COLORMAP_MAGMA)
+        self.canvas.extra_item.set_array(extra)
+        self.undo_action.setEnabled(self.history.can_undo)
+        self.redo_action.setEnabled(self.history.can_redo)
+
+    def _painted(self, y0: int, x0: int, y1: int, x1: int) -> None:
+        c = self.project.classes
+        y0, x0 = max(0, y0 - 1), max(0, x0 - 1)
+        patch = label_rgba(self.history.labels[y0:y1 + 1, x0:x1 + 1], [s.color for s in c], [s.visible for s in c],
+                           self.controls.opacity_value)
+        self.canvas.labels_item.set_region(y0, x0, patch)
+
+    def _edited(self) -> None:
+        if self.draft:
+            self.draft = False
+            self.saved_version = -1  # a draft that was never saved: the first edit makes it dirty
+        self.navigator.set_status(self.image_id, "draft" if self.navigator.status(self.image_id) != "done"
+                                  else "done")
+        self.refresh_overlay()
+
+    def _controls_changed(self) -> None:
+        self._update_draft() if self.result is not None else self.refresh_overlay()
+
+    def _tool(self, name: str) -> None:
+        self.canvas.tool = name
+
+    def _current_class(self, row: int) -> None:
+        self.canvas.value = row + 1
+        if self.controls.layer_name == "heatmap":
+            self.refresh_overlay()
+
+    # -- edits -------------------------------------------------------------------------------------------
+    def _edit(self, new_labels: np.ndarray) -> None:
+        if self.history is None:
+            return
+        self.history.replace(new_labels)
+        self._edited()
+
+    def undo(self) -> None:
+        if self.history is not None and self.history.undo():
+            self.draft = False
+            self.refresh_overlay()
+
+    def redo(self) -> None:
+        if self.history is not None and self.history.redo():
+            self.refresh_overlay()
+
+    def accept_class(self) -> None:
+        row = self.classes.current()
+        if self.pred_labels is None or row < 0:
+            return
+        labels = self.history.labels.copy()
+        labels[labels == row + 1] = 0
+        labels[self.pred_labels == row + 1] = row + 1
+        self._edit(labels)
+
+    def accept_all(self) -> None:
+        if self.pred_labels is not None:
+            self._edit(self.pred_labels.copy())
+
+    def remove_specks(self) -> None:
+        from core.inference.runtime import remove_specks
+
+        if self.history is not None:
+            self._edit(remove_specks(self.history.labels, self.controls.min_area.value()))
+
+    def clear_labels(self) -> None:
+        if self.history is not None:
+            self._edit(np.zeros_like(self.history.labels))
+
+    # -- classes -----------------------------------------------------------------------------------------
+    def _class_change(self, fn, *args) -> bool:
+        if self.project is None:
+            self.statusBar().showMessage("Open an image or a folder first", 5000)
+            return False
+        try:
+            result = fn(*args)
+        except Exception as exc:
+            self.error("Class list", str(exc))
+            return False
+        if isinstance(result, np.ndarray) and self.history is not None:  # saved maps were renumbered
+            self.history = History(result[self.history.labels])
+            self.canvas.history = self.history
+            if self.pred_labels is not None:
+                self.pred_labels = result[self.pred_labels]
+        self.classes.set_classes(self.project.classes)
+        self.refresh_overlay()
+        self.schedule_prediction()
+        return True
+
+    def add_class(self, name: str) -> None:
+        if self._class_change(self.project.add_class if self.project else None, name):
+            self.classes.list.setCurrentRow(len(self.project.classes) - 1)
+
+    def remove_class(self, index: int) -> None:
+        self._class_change(self.project.remove_class, index)
+
+    def _rename_class(self, index: int, name: str) -> None:
+        if self.project is not None and self.project.classes[index].name != name:
+            if not self._class_change(self.project.rename_class, index, name):
+                self.classes.set_classes(self.project.classes)
+
+    def _move_class(self, index: int, to: int) -> None:
+        self._class_change(self.project.move_class, index, to)
+
+    def _visibility(self, index: int, visible: bool) -> None:
+        if self.project is not None and self.project.classes[index].visible != visible:
+            self.project.set_class(index, visible=visible)
+            self.refresh_overlay()
+
+    def _color(self, index: int, color: tuple) -> None:
+        self._class_change(lambda: self.project.set_class(index, color=color))
+
+    # -- saving ------------------------------------------------------------------------------------------
+    def save(self, done: bool | None = None) -> None:
+        if self.project is None or self.history is None or self.image_id is None:
+            return
+        self._post_save.emit(self.project, self.image_id, self.history.labels.copy(), False, done)
+        self.saved_version = self.autosaved_version = self.history.version
+        self.draft = False
+
+    def mark_done(self) -> None:
+        self.save(done=True)
+        self.next_unlabeled()
+
+    def autosave(self) -> None:
+        if self.dirty and self.history.version != self.autosaved_version:
+            self.autosaved_version = self.history.version
+            self._post_save.emit(self.project, self.image_id, self.history.labels.copy(), True, None)
+
+    def _saved(self, image_id: str, kind: str) -> None:
+        if self.project is not None:
+            self.navigator.set_status(image_id, self.project.image_status(image_id))
+        if kind == "save":
+            self.statusBar().showMessage(f"Saved {self.project.label_path(image_id)}", 4000)
+
+    def export_dialog(self) -> None:
+        if self.project is None:
+            self.error("Nothing to export", "Open a folder and label an image first.")
+            return
+        self.save()
+        ExportDialog(self.project, self.image_id, self).exec()
+
+    # -- misc --------------------------------------------------------------------------------------------
+    def error(self, title: str, message: str) -> None:
+        """Errors go to the status bar and a non-blocking message box; the app goes on."""
+        self.statusBar().showMessage(f"{title}: {message.splitlines()[0]}", 15000)
+        box = QMessageBox(QMessageBox.Icon.Warning, title, message, QMessageBox.StandardButton.Ok, self)
+        box.setModal(False)
+        box.show()
+        self.last_error = (title, message)
+
+    def closeEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        if self.dirty:  # written here, not queued: the disk thread stops below
+            try:
+                self.project.save_labels(self.image_id, self.history.labels)
+            except Exception as exc:  # the autosave still holds the edits for recovery
+                self.error(f"Could not save {self.image_id}", str(exc))
+        self.settings.setValue("geometry", self.saveGeometry())
+        for thread in (self.predict_thread, self.disk_thread):
+            thread.quit()
+            thread.wait(5000)
+        super().closeEvent(event)

@@ -1,0 +1,111 @@
+"""The image navigator: a thumbnail per image with its status (unlabeled / draft / done / error).
+
+Thumbnails are decoded in a thread pool (the UI thread never waits on disk) and arrive one by one.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+from PySide6.QtCore import QObject, QRunnable, QSize, Qt, QThreadPool, Signal
+from PySide6.QtGui import QBrush, QColor, QIcon, QPixmap
+from PySide6.QtWidgets import QListWidget, QListWidgetItem
+
+from gui.overlay import to_qimage
+
+THUMB = 64
+STATUS_COLOURS = {"unlabeled": QColor(150, 150, 150), "draft": QColor(230, 170, 40),
+                  "done": QColor(70, 180, 90), "error": QColor(220, 60, 60)}
+
+
+class _Signals(QObject):
+    ready = Signal(str, object)  # image id, thumbnail RGB array (or None)
+
+
+class _Thumb(QRunnable):
+    def __init__(self, image_id: str, path: Path, signals: _Signals) -> None:
+        super().__init__()
+        self.image_id, self.path, self.signals = image_id, path, signals
+
+    def run(self) -> None:
+        try:
+            from core.io.image import read_image
+
+            rgb = read_image(self.path)
+            scale = THUMB / max(rgb.shape[:2])
+            thumb = cv2.resize(rgb, (max(1, round(rgb.shape[1] * scale)), max(1, round(rgb.shape[0] * scale))),
+                               interpolation=cv2.INTER_AREA)
+        except Exception:
+            thumb = None
+        self.signals.ready.emit(self.image_id, thumb)
+
+
+class Navigator(QListWidget):
+    """Lists the project's images; ``image_chosen`` fires with the id the user picks."""
+
+    image_chosen = Signal(str)
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setIconSize(QSize(THUMB, THUMB))
+        self.setUniformItemSizes(True)
+        self.setSpacing(1)
+        self._signals = _Signals()
+        self._signals.ready.connect(self._thumb_ready)
+        self._pool = QThreadPool(self)
+        self._pool.setMaxThreadCount(1)
+        self._items: dict[str, QListWidgetItem] = {}
+        self.itemActivated.connect(self._activated)
+        self.itemClicked.connect(self._activated)
+
+    def set_images(self, images: dict[str, Path], status: dict[str, str]) -> None:
+        self._pool.clear()
+        self.clear()
+        self._items = {}
+        blank = QPixmap(THUMB, THUMB)
+        blank.fill(QColor(60, 60, 60))
+        for image_id, path in images.items():
+            item = QListWidgetItem(QIcon(blank), "")
+            item.setData(Qt.ItemDataRole.UserRole, image_id)
+            item.setToolTip(str(path))
+            self.addItem(item)
+            self._items[image_id] = item
+            self.set_status(image_id, status.get(image_id, "unlabeled"))
+            self._pool.start(_Thumb(image_id, path, self._signals))
+
+    def set_status(self, image_id: str, status: str) -> None:
+        item = self._items.get(image_id)
+        if item is None:
+            return
+        item.setText(f"{image_id}\n{status}")
+        item.setForeground(QBrush(STATUS_COLOURS.get(status, QColor(200, 200, 200))))
+        item.setData(Qt.ItemDataRole.UserRole + 1, status)
+
+    def status(self, image_id: str) -> str | None:
+        item = self._items.get(image_id)
+        return None if item is None else item.data(Qt.ItemDataRole.UserRole + 1)
+
+    def select(self, image_id: str) -> None:
+        item = self._items.get(image_id)
+        if item is not None:
+            self.blockSignals(True)
+            self.setCurrentItem(item)
+            self.blockSignals(False)
+            self.scrollToItem(item)
+
+    def _thumb_ready(self, image_id: str, thumb: np.ndarray | None) -> None:
+        item = self._items.get(image_id)
+        if item is None:
+            return
+        if thumb is None:
+            item.setIcon(self.style().standardIcon(self.style().StandardPixmap.SP_MessageBoxCritical))
+            return
+        item.setIcon(QIcon(QPixmap.fromImage(to_qimage(thumb))))
+
+    def _activated(self, item: QListWidgetItem) -> None:
+        self.image_chosen.emit(item.data(Qt.ItemDataRole.UserRole))
+
+    def wait_for_thumbnails(self, ms: int = 10_000) -> bool:
+        return self._pool.waitForDone(ms)
