@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint venv bench-embeddings clean
+.PHONY: run demo screenshots test lint venv bench-embeddings bench-startup clean
 
 $(STAMP): pyproject.toml Makefile
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -16,8 +16,17 @@ $(STAMP): pyproject.toml Makefile
 
 venv: $(STAMP)
 
+# The app on the demo model and the sample images; with no display, the same job on the command line.
 run: $(STAMP)
+	@if [ -n "$$DISPLAY$$WAYLAND_DISPLAY" ]; then $(VENV)/bin/zerolabel-gui --samples; \
+	else echo "no display (DISPLAY / WAYLAND_DISPLAY unset): running the command-line demo instead;" \
+	  "use 'xvfb-run make run' or a desktop session for the app"; $(VENV)/bin/zerolabel demo --out demo-output; fi
+
+demo: $(STAMP)
 	$(VENV)/bin/zerolabel demo --out demo-output
+
+screenshots: $(STAMP)
+	QT_QPA_PLATFORM=offscreen $(PY) -m gui.screenshots docs/screenshots
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check core training gui resources tests bench
@@ -25,6 +34,9 @@ lint: $(STAMP)
 
 test: lint
 	QT_QPA_PLATFORM=offscreen $(PY) -m pytest -q
+
+bench-startup: $(STAMP)
+	$(PY) bench/startup.py --repeats 5
 
 bench-embeddings: $(STAMP)
 	$(PY) bench/embeddings.py --rows 1000000 --dim 300

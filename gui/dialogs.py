@@ -54,17 +54,19 @@ class ExportDialog(QDialog):
         for label, key in FORMATS:
             self.format.addItem(label, key)
         self.scope = QComboBox()
-        self.scope.addItem(f"All saved images of the project ({sum(project.label_path(i).is_file() for i in project.ids)})",
-                           "all")
+        saved = sum(project.label_path(i).is_file() for i in project.ids)
+        self.scope.addItem(f"All saved images of the project ({saved})", "all")
         if current:
             self.scope.addItem(f"Current image only ({current})", "current")
         self.out = QLineEdit(str(project.root / "export"))
+        self.out.setMinimumWidth(480)
         browse = QPushButton("Browse…")
         browse.clicked.connect(self._browse)
         row = QHBoxLayout()
         row.addWidget(self.out, 1)
         row.addWidget(browse)
         self.bar = QProgressBar()
+        self.bar.setVisible(False)
         self.message = QLabel()
         self.message.setWordWrap(True)
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
@@ -105,6 +107,7 @@ class ExportDialog(QDialog):
     def start(self) -> None:
         ids = [self.current] if self.scope.currentData() == "current" else self.project.ids
         self.export_button.setEnabled(False)
+        self.bar.setVisible(True)
         self.message.setText("Exporting…")
         self._start.emit(self.project, ids, self.format.currentData(), self.out.text())
 

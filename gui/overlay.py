@@ -37,5 +37,5 @@ def heat_rgba(values: np.ndarray, opacity: float, colormap: int = cv2.COLORMAP_T
     """A [0, 1] map in a colour map; alpha grows with the value so low scores leave the image visible."""
     v = np.clip(values, 0, 1)
     rgb = cv2.applyColorMap((v * 255).astype(np.uint8), colormap)[..., ::-1]
-    alpha = ((0.2 + 0.8 * np.clip(v * 1.5, 0, 1)) * 255 * opacity).astype(np.uint8)  # low scores still tint
+    alpha = ((0.35 + 0.65 * np.clip(v * 1.5, 0, 1)) * 255 * opacity).astype(np.uint8)  # low scores still tint
     return np.dstack([rgb, alpha])

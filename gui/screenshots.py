@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
     for _ in range(20):
         app.processEvents()
     window.grab().save(str(out / "2-masks.png"))
-    window.classes.list.setCurrentRow(0)
+    window.classes.list.setCurrentRow(2)  # yellow heart
     window.controls.layer.setCurrentIndex(1)
     app.processEvents()
     window.grab().save(str(out / "3-heatmap.png"))

@@ -59,6 +59,7 @@ class PredictWorker(QObject):
         try:
             from core.inference.runtime import Predictor
 
+            source, folder = folder, self._exported(folder)
             text = None
             if text_spec:
                 from core.embeddings import build_encoder
@@ -74,8 +75,24 @@ class PredictWorker(QObject):
             self.model_failed.emit(f"{folder}: {exc}")
             return
         self.predictor = predictor
-        name = predictor.model.manifest.get("name") or Path(folder).name
+        name = predictor.model.manifest.get("name") or Path(source).name
         self.model_ready.emit(name, predictor.model.device, predictor.text.source, predictor.model.note or "")
+
+    @staticmethod
+    def _exported(folder: str) -> str:
+        """A training run (best.pt / last.pt, no manifest) is exported to RUN/onnx once; this needs torch."""
+        run = Path(folder)
+        if (run / "manifest.json").is_file():
+            return folder
+        ckpt = next((run / n for n in ("best.pt", "last.pt") if (run / n).is_file()), None)
+        if ckpt is None:
+            return folder  # the Predictor's error says what a model folder needs
+        out = run / "onnx"
+        if not (out / "manifest.json").is_file() or (out / "manifest.json").stat().st_mtime < ckpt.stat().st_mtime:
+            from core.inference.export import export_onnx  # imports torch: only for a run, only here
+
+            export_onnx(ckpt, out)
+        return str(out)
 
     @Slot(object)
     def predict(self, request: PredictRequest) -> None:

@@ -8,7 +8,7 @@ import subprocess
 import sys
 
 import numpy as np
-from PySide6.QtCore import QPoint, Qt
+from PySide6.QtCore import Qt
 
 from core.io.image import read_label_png
 
@@ -147,3 +147,26 @@ def test_start_up_shows_the_window_without_importing_torch(tmp_path):
                          env=env, timeout=120)
     assert out.returncode == 0, out.stderr
     assert "torch imported: False" in out.stdout
+
+
+def test_a_training_run_is_exported_once_and_used(qtbot, make_window, photos, tmp_path):
+    import torch
+
+    from core.models.base import ModelConfig, build_model
+    from core.models.checkpoint import save_checkpoint
+
+    torch.manual_seed(0)
+    model = build_model(ModelConfig("rn", "tiny", 50, image_size=64)).eval()
+    model.seen_classes = ["red circle"]
+    run = tmp_path / "run"
+    run.mkdir()
+    save_checkpoint(run / "best.pt", model, embedding_source="glove50", split={"seen": ["red circle"], "unseen": []})
+    window = make_window()
+    window.open_path(photos)
+    qtbot.waitUntil(lambda: window.rgb is not None, timeout=10_000)
+    type_class(qtbot, window, "red triangle")
+    window.load_model(str(run))
+    qtbot.waitUntil(lambda: window.model_info[0] == "run", timeout=60_000)
+    assert (run / "onnx" / "manifest.json").is_file()
+    qtbot.waitUntil(lambda: window.result is not None and window.result.names == ("red triangle",), timeout=20_000)
+    assert window.result.prediction.heatmaps.shape[1:] == window.rgb.shape[:2]
