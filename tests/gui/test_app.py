@@ -170,3 +170,19 @@ def test_a_training_run_is_exported_once_and_used(qtbot, make_window, photos, tm
     assert (run / "onnx" / "manifest.json").is_file()
     qtbot.waitUntil(lambda: window.result is not None and window.result.names == ("red triangle",), timeout=20_000)
     assert window.result.prediction.heatmaps.shape[1:] == window.rgb.shape[:2]
+
+
+def test_dropping_a_folder_opens_it_and_is_remembered(qtbot, make_window, photos):
+    from PySide6.QtCore import QMimeData, QPointF, QUrl
+    from PySide6.QtGui import QDropEvent
+
+    window = make_window()
+    mime = QMimeData()
+    mime.setUrls([QUrl.fromLocalFile(str(photos / "test_00002.png"))])
+    event = QDropEvent(QPointF(5, 5), Qt.DropAction.CopyAction, mime, Qt.MouseButton.NoButton,
+                       Qt.KeyboardModifier.NoModifier)
+    window.dropEvent(event)
+    qtbot.waitUntil(lambda: window.rgb is not None, timeout=10_000)
+    assert window.image_id == "test_00002"
+    assert window.settings.value("recent")[0] == str(photos.resolve())
+    assert [a.text() for a in window.recent_menu.actions()] == [str(photos.resolve())]
