@@ -42,6 +42,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     t.add_argument("--out", required=True, help="run folder")
     t.add_argument("--resume", action="store_true", help="continue OUT/last.pt (same optimizer, schedule, RNG)")
     t.add_argument("--optimizer", choices=("adam", "sgd"), help="override the preset's optimizer")
+    t.add_argument("--messages", choices=("bar", "jsonl"), default="bar",
+                   help="progress as a bar (default) or as JSON lines on stdout (for the app)")
     t.add_argument("--view", choices=("drop", "ignore"), help="zero-shot view: drop (ZS3Net) or ignore (SPNet)")
     for name, kind in (("steps", int), ("batch-size", int), ("lr", float), ("image-size", int), ("seed", int),
                        ("eval-every", int), ("checkpoint-every", int), ("episode-classes", int),
@@ -138,7 +140,21 @@ def render(messages: queue.Queue, done: threading.Event) -> None:
             print(f"{msg.status} at step {msg.step}: {msg.checkpoint}" + (f"\n{msg.error}" if msg.error else ""))
 
 
+def render_jsonl(messages: queue.Queue, done: threading.Event) -> None:
+    """Print each message as one JSON line on stdout (flushed), for a parent process to read."""
+    from training.messages import to_json
+
+    while not (done.is_set() and messages.empty()):
+        try:
+            msg = messages.get(timeout=0.2)
+        except queue.Empty:
+            continue
+        print(to_json(msg), flush=True)
+
+
 def run_train(args: argparse.Namespace) -> int:
+    import signal
+
     from training.trainer import Trainer
 
     cfg = config_from_args(args)
@@ -147,9 +163,12 @@ def run_train(args: argparse.Namespace) -> int:
         cfg = dataclasses.replace(saved, steps=cfg.steps if args.steps else saved.steps)
     messages: queue.Queue = queue.Queue()
     done = threading.Event()
-    printer = threading.Thread(target=render, args=(messages, done), daemon=True)
+    printer = threading.Thread(target=render_jsonl if args.messages == "jsonl" else render, args=(messages, done),
+                               daemon=True)
     printer.start()
     trainer = Trainer(cfg, messages, resume=args.resume)
+    # SIGTERM (the app's Cancel) is a cooperative stop: the step ends, last.pt is written, --resume continues.
+    signal.signal(signal.SIGTERM, lambda *_: trainer.stop.set())
     try:
         trainer.fit()
     except KeyboardInterrupt:

@@ -63,3 +63,26 @@ class Finished:
 
 
 Message = Started | StepDone | EvalDone | CheckpointSaved | Log | Finished
+
+
+_TYPES = {cls.__name__: cls for cls in (Started, StepDone, EvalDone, CheckpointSaved, Log, Finished)}
+
+
+def to_json(message: Message) -> str:
+    """One JSON line for a message (how a trainer process reports to the app): ``{"type": ..., fields}``."""
+    import dataclasses
+    import json
+
+    return json.dumps({"type": type(message).__name__, **dataclasses.asdict(message)})
+
+
+def from_json(line: str) -> Message | None:
+    """Inverse of :func:`to_json`; None for a line that is not a message (a stray print, a warning)."""
+    import json
+
+    try:
+        data = json.loads(line)
+        cls = _TYPES[data.pop("type")]
+        return cls(**data)
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return None
