@@ -28,7 +28,7 @@ class TrainProcess:
 
     def __init__(self, train_args: Sequence[str], env: dict[str, str] | None = None) -> None:
         self.args = [sys.executable, "-m", "training", "train", *train_args, "--messages", "jsonl"]
-        self._stderr = tempfile.TemporaryFile()
+        self._stderr = tempfile.TemporaryFile()  # noqa: SIM115 (lives as long as the process)
         self.process = subprocess.Popen(self.args, stdout=subprocess.PIPE, stderr=self._stderr, text=True,
                                         bufsize=1, env={**os.environ, **(env or {})})
         self.finished: Finished | None = None
