@@ -148,6 +148,9 @@ class MainWindow(EditsMixin, QMainWindow):
                                                                               + 1), "]")
         self._action(t, "Smaller Brush", lambda: self.controls.brush.setValue(int(self.controls.brush.value() * 0.8)),
                      "[")
+        tr = bar.addMenu("T&raining")
+        self._action(tr, "&Train a Model…", self.training_dialog, "Ctrl+T",
+                     tip="Train in a separate process with live progress; a finished run becomes the model")
         m = bar.addMenu("&Model")
         self._action(m, "Open Exported &Model Folder…", lambda: self.pick_model(run=False))
         self._action(m, "Open &Training Run…", lambda: self.pick_model(run=True),
@@ -463,6 +466,15 @@ class MainWindow(EditsMixin, QMainWindow):
             return
         self.save()
         ExportDialog(self.project, self.image_id, self).exec()
+
+    def training_dialog(self) -> None:
+        from gui.training import TrainingDialog
+
+        runs = str(self.project.root / "runs") if self.project else ""
+        data = str(self.project.root) if self.project and (self.project.root / "JPEGImages").is_dir() else ""
+        self.trainer_dialog = TrainingDialog(data, runs, self)
+        self.trainer_dialog.model_chosen.connect(self.load_model)
+        self.trainer_dialog.show()
 
     # -- misc --------------------------------------------------------------------------------------------
     def error(self, title: str, message: str) -> None:

@@ -77,6 +77,19 @@ def main(argv: list[str] | None = None) -> int:
     app.processEvents()
     dialog.grab().save(str(out / "6-export.png"))
     dialog.done(0)
+    from core.data.shapes import ShapesConfig, write_shapes
+    from gui.training import TrainingDialog
+    from training.messages import Finished
+
+    data = Path(scratch) / "shapes"
+    write_shapes(data, ShapesConfig(size=64, train=48, val=12, test=12))
+    trainer = TrainingDialog(str(data), str(Path(scratch) / "runs"), window)
+    trainer.steps.setValue(150)
+    trainer.show()
+    trainer.start(extra=["--batch-size", "4", "--image-size", "64", "--eval-every", "50"])
+    wait(app, lambda: isinstance(trainer.last, Finished), timeout=300)
+    trainer.grab().save(str(out / "7-training.png"))
+    trainer.done(0)
     window.close()
     print(f"screenshots in {out}")
     return 0
