@@ -42,6 +42,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     t.add_argument("--out", required=True, help="run folder")
     t.add_argument("--resume", action="store_true", help="continue OUT/last.pt (same optimizer, schedule, RNG)")
     t.add_argument("--optimizer", choices=("adam", "sgd"), help="override the preset's optimizer")
+    t.add_argument("--init", help="fine-tune: start from the weights of this run folder (best.pt) or checkpoint")
     t.add_argument("--messages", choices=("bar", "jsonl"), default="bar",
                    help="progress as a bar (default) or as JSON lines on stdout (for the app)")
     t.add_argument("--view", choices=("drop", "ignore"), help="zero-shot view: drop (ZS3Net) or ignore (SPNet)")

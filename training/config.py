@@ -39,6 +39,8 @@ class TrainConfig:
         pos_weight / dice_weight: imbalance handling of the episodic loss (see NOTES-zero-shot.md).
         eval_every / checkpoint_every: in steps; selection uses the seen-class validation split only.
         gmmn_steps: ZS3Net generator training steps after the segmentation network.
+        init: a run folder or checkpoint whose weights start this run (fine-tuning; tensors of the same name and
+            shape are copied, e.g. a Relation Network fine-tuned on corrected images of its former unseen classes).
     """
 
     method: str
@@ -67,6 +69,7 @@ class TrainConfig:
     checkpoint_every: int = 100
     gmmn_steps: int = 400
     seed: int = 0
+    init: str = ""
     options: dict = field(default_factory=dict)
 
     def to_json(self) -> str:

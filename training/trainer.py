@@ -130,12 +130,28 @@ class Trainer:
         self.model.seen_classes = [self.class_names[c] for c in self.seen]
         if hasattr(self.model, "set_seen_classes"):
             self.model.set_seen_classes(self.model.seen_classes, self.seen_matrix)
+        if cfg.init and not self.resume:
+            self._init_from(cfg.init)
         self.model.to(self.device)
         self.optimizer = self._optimizer()
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(self.optimizer, self._lr_factor)
         if self.resume:
             self._load_state()
         self.step_module: nn.Module = dist.wrap(TrainStep(self.model), self.world)
+
+    def _init_from(self, source: str) -> None:
+        """Copy every tensor of ``source``'s model that has the same name and shape (fine-tuning)."""
+        path = Path(source) / "best.pt" if Path(source).is_dir() else Path(source)
+        donor, ckpt = load_checkpoint(path)
+        if ckpt.config.method != self.config.method:
+            raise ZerolabelError(f"--init {path}: a {ckpt.config.method} checkpoint cannot start a "
+                                 f"{self.config.method} run; pick a run of the same method")
+        own = self.model.state_dict()
+        shared = {k: v for k, v in donor.state_dict().items() if k in own and own[k].shape == v.shape}
+        if not shared:
+            raise ZerolabelError(f"--init {path}: no weight fits this model (another backbone or embedding size?)")
+        self.model.load_state_dict(shared, strict=False)
+        self.emit(Log(f"initialised {len(shared)} of {len(own)} tensors from {path}"))
 
     def _optimizer(self) -> torch.optim.Optimizer:
         cfg = self.config

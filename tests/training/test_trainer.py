@@ -143,3 +143,19 @@ def test_train_and_eval_on_pascal_voc_files_with_a_paper_split(tmp_path: Path) -
 def test_papers_dataset_without_unseen_is_refused(tmp_path: Path, capsys) -> None:
     code = main(["train", "--method", "rn", "--data", f"voc:{tmp_path}", "--out", str(tmp_path / "r")])
     assert code == 2 and "split:voc_15_5" in capsys.readouterr().err
+
+
+def test_init_fine_tunes_from_another_run(shapes: Path, tmp_path: Path, capsys) -> None:
+    base = ["--data", str(shapes), "--batch-size", "2", "--image-size", "32", "--eval-every", "2"]
+    assert main(["train", "--method", "rn", *base, "--out", str(tmp_path / "a"), "--steps", "4"]) == 0
+    # lr 0: the fine-tuned run must hold exactly the donor's weights, all classes seen (--unseen "")
+    assert main(["train", "--method", "rn", *base, "--out", str(tmp_path / "b"), "--steps", "2", "--lr", "0",
+                 "--unseen", "", "--init", str(tmp_path / "a")]) == 0
+    a, _ = load_checkpoint(tmp_path / "a" / "best.pt")
+    b, ckpt = load_checkpoint(tmp_path / "b" / "best.pt")
+    assert ckpt.split["unseen"] == []
+    for (name, x), (_, y) in zip(a.state_dict().items(), b.state_dict().items(), strict=True):
+        assert torch.equal(x, y), name
+    code = main(["train", "--method", "spnet", *base, "--out", str(tmp_path / "c"), "--steps", "1",
+                 "--init", str(tmp_path / "a")])
+    assert code != 0 and "cannot start a spnet run" in capsys.readouterr().err
