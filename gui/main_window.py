@@ -472,7 +472,7 @@ class MainWindow(EditsMixin, QMainWindow):
 
         runs = str(self.project.root / "runs") if self.project else ""
         data = str(self.project.root) if self.project and (self.project.root / "JPEGImages").is_dir() else ""
-        self.trainer_dialog = TrainingDialog(data, runs, self)
+        self.trainer_dialog = TrainingDialog(data, runs, self, project=self.project)
         self.trainer_dialog.model_chosen.connect(self.load_model)
         self.trainer_dialog.show()
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 from PySide6.QtWidgets import (
     QComboBox,
     QDialog,
@@ -82,7 +82,7 @@ class TrainingDialog(QDialog):
     model_chosen = Signal(str)
     _read = Signal(object)
 
-    def __init__(self, default_data: str = "", runs_dir: str = "", parent=None) -> None:
+    def __init__(self, default_data: str = "", runs_dir: str = "", parent=None, project=None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Train a model")
         self.setMinimumWidth(620)
@@ -102,12 +102,21 @@ class TrainingDialog(QDialog):
         self.steps.setRange(0, 1_000_000)
         self.steps.setSpecialValueText("preset's")
         self.out = QLineEdit(str(Path(runs_dir or "runs") / time.strftime("run-%Y%m%d-%H%M%S")))
+        self.init = QLineEdit()
+        self.init.setPlaceholderText("optional: a run folder to fine-tune (same method), e.g. after corrections")
+        self.project = project
+        self.from_project = QPushButton("Use this project's done images")
+        self.from_project.setEnabled(project is not None)
+        self.from_project.setToolTip("Writes the images you marked done, with their labels, as a dataset under "
+                                     "the project's runs folder; every class of the project is then seen")
+        self.from_project.clicked.connect(self.use_project)
         browse = QPushButton("Browse…")
         browse.clicked.connect(lambda: self.data.setText(QFileDialog.getExistingDirectory(self, "Dataset")
                                                          or self.data.text()))
         data_row = QHBoxLayout()
         data_row.addWidget(self.data, 1)
         data_row.addWidget(browse)
+        data_row.addWidget(self.from_project)
         self.form = QWidget()
         form = QFormLayout(self.form)
         form.addRow("Task", self.task)
@@ -117,8 +126,10 @@ class TrainingDialog(QDialog):
         form.addRow("Backbone", self.backbone)
         form.addRow("Preset", self.preset)
         form.addRow("Steps", self.steps)
+        form.addRow("Fine-tune from", self.init)
         form.addRow("Run folder", self.out)
         self.problems = QLabel()
+        self.problems.setTextFormat(Qt.TextFormat.PlainText)
         self.problems.setWordWrap(True)
         self.problems.setStyleSheet("color: #c33;")
         self.bar = QProgressBar()
@@ -172,7 +183,27 @@ class TrainingDialog(QDialog):
             args += ["--unseen", self.unseen.text().strip()]
         if self.steps.value():
             args += ["--steps", str(self.steps.value())]
+        if self.init.text().strip():
+            args += ["--init", self.init.text().strip()]
         return args
+
+    def use_project(self) -> None:
+        """Write the project's done images as a dataset (all classes seen) and train on it."""
+        from core.annotation.export import export_dataset
+
+        done = [i for i in self.project.ids if self.project.image_status(i) == "done"]
+        if not done:
+            self.problems.setText("No image of this project is marked done yet (File ▸ Mark Done, Ctrl+Enter).")
+            return
+        out = Path(self.out.text()).parent / time.strftime("data-%Y%m%d-%H%M%S")
+        for _ in export_dataset(self.project, done, out):
+            pass
+        (out / "ImageSets" / "Segmentation" / "val.txt").write_text("".join(f"{i}\n" for i in done))
+        self.data.setText(str(out))
+        self.unseen.setText("")
+        self.problems.setText("")
+        self.status.setText(f"{len(done)} done image(s) written to {out} (validation = the same images: "
+                            "there is no other labeled data; the test is your next corrections)")
 
     def start(self, resume: bool = False, extra: list[str] | None = None) -> bool:
         errors, _ = validate(self.data.text(), self.unseen.text(), self.embedding.currentText())

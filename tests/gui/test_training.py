@@ -72,3 +72,39 @@ def test_a_killed_trainer_shows_the_error_and_the_dialog_stays_usable(qtbot, dia
     assert dialog.last.status == "failed" and "failed" in dialog.status.text()
     assert "exit code -9" in dialog.log.toPlainText()
     assert dialog.start_button.isEnabled() and dialog.form.isEnabled()
+
+
+def test_done_images_of_the_project_become_training_data_for_a_fine_tune(qtbot, photos, tmp_path):
+    import numpy as np
+
+    from core.annotation import Project
+    from core.io.image import read_image
+    from gui.training import TrainingDialog
+    from training.messages import Finished
+
+    project = Project.open_folder(photos)
+    for name in ("red circle", "yellow heart", "blue star"):
+        project.add_class(name)
+    for n, image_id in enumerate(["test_00000", "test_00001", "test_00002"]):
+        labels = np.zeros(read_image(project.images[image_id]).shape[:2], np.uint8)
+        labels[10:40, 10:40] = n + 1
+        project.save_labels(image_id, labels, done=n < 2)  # the third stays a draft: not training data
+    dialog = TrainingDialog("", str(tmp_path / "runs"), project=project)
+    qtbot.addWidget(dialog)
+    dialog.use_project()
+    data = dialog.data.text()
+    assert "2 done image(s)" in dialog.status.text()
+    assert sorted((tmp_path / "runs").glob("data-*/SegmentationClass/*.png")) and data
+    assert set(open(f"{data}/ImageSets/Segmentation/train.txt").read().split()) == {"test_00000", "test_00001"}
+    dialog.steps.setValue(3)
+    assert dialog.start(extra=FAST)
+    qtbot.waitUntil(lambda: isinstance(dialog.last, Finished), timeout=60_000)
+    assert dialog.last.status == "done", dialog.log.toPlainText()
+    first = dialog.out.text()
+    # fine-tune that run again from the dialog (--init)
+    dialog.init.setText(first)
+    dialog.out.setText(str(tmp_path / "runs" / "again"))
+    assert dialog.start(extra=FAST)
+    qtbot.waitUntil(lambda: isinstance(dialog.last, Finished), timeout=60_000)
+    assert dialog.last.status == "done" and "initialised" in dialog.log.toPlainText()
+    dialog.done(0)
