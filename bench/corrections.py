@@ -1,11 +1,12 @@
 """Corrections feed back: unseen-class IoU before and after fine-tuning on k corrected images (k = 0, 1, 5, 20).
 
 The labeler's loop: a class starts zero-shot; the images the labeler marks done become labeled data; the model is
-fine-tuned with those classes as seen (RN episodes now include them). Here the "corrected images" are training
-images of the shapes benchmark that hold unseen classes (the zero-shot run dropped them: their labels never reached
-a loss), taken in a fixed order. Every row fine-tunes the same base run (``bench/zsl_table.py``'s rn-glove) with
-the same steps and learning rate; k = 0 is the control (the same fine-tuning on seen-only data), so a gain is the
-corrections' and not the extra steps'. Evaluation: ``zerolabel eval`` on the untouched test split.
+fine-tuned with those classes as seen (RN episodes now include them). Here the "corrected images" are newly
+generated shapes images (another seed, the same unseen classes, at least one unseen object each: make-shapes'
+test split of that seed), taken in a fixed order; the evaluation images are never among them. Every row
+fine-tunes the same base run (``bench/zsl_table.py``'s rn-glove) with the same steps and learning rate; k = 0 is
+the control (the same fine-tuning on seen-only data), so a gain is the corrections' and not the extra steps'.
+Evaluation: ``zerolabel eval`` on the untouched test split.
 
 Usage: ``python bench/corrections.py --work /tmp/zsl [--ks 0,1,5,20] [--steps 300]``; writes
 ``bench/results/corrections.md``.
@@ -21,8 +22,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 RESULTS = Path(__file__).resolve().parent / "results" / "corrections.md"
 
 
@@ -30,32 +29,40 @@ def zerolabel(*args: str) -> None:
     subprocess.run([sys.executable, "-m", "training", *args], check=True)
 
 
-def split_train(data: Path) -> tuple[list[str], list[str]]:
-    """Training ids without / with unseen-class pixels."""
-    from core.data.labelmap import LabelMap
-    from core.io.image import read_label_png
-
-    names = LabelMap.read(data / "labelmap.txt").names
-    unseen = {names.index(n) for n in (data / "unseen.txt").read_text().split("\n") if n.strip()}
-    seen_only, with_unseen = [], []
-    for image_id in (data / "ImageSets" / "Segmentation" / "train.txt").read_text().split():
-        values = set(np.unique(read_label_png(data / "SegmentationClass" / f"{image_id}.png")).tolist())
-        (with_unseen if values & unseen else seen_only).append(image_id)
-    return seen_only, with_unseen
+def make_pool(data: Path, pool: Path, size: int = 100) -> list[str]:
+    """Images to "correct": new generated images (another seed) with the same unseen classes, each holding at
+    least one unseen object (make-shapes' test split). Never the evaluation images."""
+    if not (pool / "labelmap.txt").exists():
+        unseen = ",".join(n for n in (data / "unseen.txt").read_text().split("\n") if n.strip())
+        zerolabel("data", "make-shapes", str(pool), "--unseen", unseen, "--seed", "2", "--train", "2", "--val", "0",
+                  "--test", str(size))
+    return (pool / "ImageSets" / "Segmentation" / "test.txt").read_text().split()
 
 
-def make_dataset(data: Path, out: Path, seen_only: list[str], corrected: list[str], share: float) -> None:
-    """Our layout by links: seen-only training images plus the corrected ones, repeated to ``share`` of the list."""
+def make_dataset(data: Path, pool: Path, out: Path, corrected: list[str], share: float) -> None:
+    """Our layout by per-file links: the (seen-only) training images plus the corrected pool images, repeated to
+    ``share`` of the training list (so one corrected image is not lost among 1,500)."""
     if out.exists():
         shutil.rmtree(out)
-    (out / "ImageSets" / "Segmentation").mkdir(parents=True)
-    for folder in ("JPEGImages", "SegmentationClass"):
-        (out / folder).symlink_to((data / folder).resolve())
+    for folder in ("JPEGImages", "SegmentationClass", "ImageSets/Segmentation"):
+        (out / folder).mkdir(parents=True)
     shutil.copy(data / "labelmap.txt", out / "labelmap.txt")
+    seen_only = (data / "ImageSets" / "Segmentation" / "train.txt").read_text().split()
+    for source, ids, prefix in ((data, seen_only, ""), (pool, corrected, "pool_")):
+        for image_id in ids:
+            image = next((source / "JPEGImages").glob(f"{image_id}.*"))
+            (out / "JPEGImages" / f"{prefix}{image.name}").symlink_to(image.resolve())
+            label = source / "SegmentationClass" / f"{image_id}.png"
+            (out / "SegmentationClass" / f"{prefix}{image_id}.png").symlink_to(label.resolve())
     repeat = max(1, round(share * len(seen_only) / (1 - share) / len(corrected))) if corrected else 0
-    train = seen_only + corrected * repeat
+    train = seen_only + [f"pool_{i}" for i in corrected] * repeat
     (out / "ImageSets" / "Segmentation" / "train.txt").write_text("\n".join(train) + "\n")
     shutil.copy(data / "ImageSets" / "Segmentation" / "val.txt", out / "ImageSets" / "Segmentation" / "val.txt")
+    for image_id in (data / "ImageSets" / "Segmentation" / "val.txt").read_text().split():
+        image = next((data / "JPEGImages").glob(f"{image_id}.*"))
+        (out / "JPEGImages" / image.name).symlink_to(image.resolve())
+        (out / "SegmentationClass" / f"{image_id}.png").symlink_to((data / "SegmentationClass" /
+                                                                    f"{image_id}.png").resolve())
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -69,7 +76,8 @@ def main(argv: list[str] | None = None) -> int:
     data, base = args.work / "shapes", args.work / "runs" / "rn-glove"
     if not (base / "best.pt").exists():
         raise SystemExit(f"{base}: run `python bench/zsl_table.py --work {args.work} --rows rn-glove` first")
-    seen_only, pool = split_train(data)
+    pool_dir = args.work / "corrections" / "pool"
+    pool = make_pool(data, pool_dir)
     rows = []
     metrics = {}
     for setting in ("gzlss", "zlss"):
@@ -80,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     rows.append(("zero-shot base run (no fine-tuning)", metrics, 0.0))
     for k in [int(v) for v in args.ks.split(",")]:
         ds, run = args.work / "corrections" / f"data-k{k}", args.work / "corrections" / f"run-k{k}"
-        make_dataset(data, ds, seen_only, pool[:k], args.share)
+        make_dataset(data, pool_dir, ds, pool[:k], args.share)
         if run.exists():
             shutil.rmtree(run)
         start = time.perf_counter()

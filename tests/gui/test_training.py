@@ -95,7 +95,9 @@ def test_done_images_of_the_project_become_training_data_for_a_fine_tune(qtbot, 
     data = dialog.data.text()
     assert "2 done image(s)" in dialog.status.text()
     assert sorted((tmp_path / "runs").glob("data-*/SegmentationClass/*.png")) and data
-    assert set(open(f"{data}/ImageSets/Segmentation/train.txt").read().split()) == {"test_00000", "test_00001"}
+    from pathlib import Path
+
+    assert set((Path(data) / "ImageSets/Segmentation/train.txt").read_text().split()) == {"test_00000", "test_00001"}
     dialog.steps.setValue(3)
     assert dialog.start(extra=FAST)
     qtbot.waitUntil(lambda: isinstance(dialog.last, Finished), timeout=60_000)
