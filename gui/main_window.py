@@ -156,6 +156,8 @@ class MainWindow(EditsMixin, QMainWindow):
         self._action(m, "Open &Training Run…", lambda: self.pick_model(run=True),
                      tip="A run folder from `zerolabel train`; it is exported to ONNX once (needs torch)")
         self._action(m, "Use the &Demo Model", lambda: self.load_model(""))
+        self.runs_menu = m.addMenu("Runs of This Project")
+        self.runs_menu.aboutToShow.connect(self.refresh_runs)
         text = m.addMenu("Text Encoder")
         for label, spec in (("The model's own", ""), ("GloVe 6B 50-d (glove50)", "glove50"),
                             ("all-MiniLM-L6-v2 (minilm)", "minilm")):
@@ -466,6 +468,21 @@ class MainWindow(EditsMixin, QMainWindow):
             return
         self.save()
         ExportDialog(self.project, self.image_id, self).exec()
+
+    def project_runs(self) -> list[Path]:
+        """Run folders under PROJECT/runs (from the app or `zerolabel train --out PROJECT/runs/NAME`)."""
+        folder = self.project.root / "runs" if self.project else None
+        if folder is None or not folder.is_dir():
+            return []
+        return sorted((p for p in folder.iterdir() if (p / "best.pt").is_file() or (p / "manifest.json").is_file()),
+                      key=lambda p: p.stat().st_mtime, reverse=True)
+
+    def refresh_runs(self) -> None:
+        self.runs_menu.clear()
+        for run in self.project_runs():
+            self.runs_menu.addAction(run.name, lambda r=str(run): self.load_model(r))
+        if self.runs_menu.isEmpty():
+            self.runs_menu.addAction("(none yet: Training ▸ Train a Model)").setEnabled(False)
 
     def training_dialog(self) -> None:
         from gui.training import TrainingDialog

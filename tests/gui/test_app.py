@@ -186,3 +186,19 @@ def test_dropping_a_folder_opens_it_and_is_remembered(qtbot, make_window, photos
     assert window.image_id == "test_00002"
     assert window.settings.value("recent")[0] == str(photos.resolve())
     assert [a.text() for a in window.recent_menu.actions()] == [str(photos.resolve())]
+
+
+def test_runs_of_the_project_are_listed_newest_first(qtbot, make_window, photos):
+    window = make_window()
+    window.open_path(photos)
+    window.refresh_runs()
+    assert [a.text() for a in window.runs_menu.actions()] == ["(none yet: Training ▸ Train a Model)"]
+    import os
+
+    for n, name in enumerate(["old", "new"]):
+        (photos / "runs" / name).mkdir(parents=True)
+        (photos / "runs" / name / "best.pt").write_bytes(b"x")
+        os.utime(photos / "runs" / name, (1000 + n, 1000 + n))
+    (photos / "runs" / "data-123").mkdir()  # a dataset written by the dialog is not a run
+    window.refresh_runs()
+    assert [a.text() for a in window.runs_menu.actions()] == ["new", "old"]
