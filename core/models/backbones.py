@@ -50,6 +50,14 @@ class Backbone(nn.Module):
         self.channels = list(channels)
         self.strides = list(strides or [2, 4, 8, 16, 32])
 
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """Default: run ``self.stages`` in order and return each stage's output (subclasses may override)."""
+        feats = []
+        for stage in self.stages:
+            x = stage(x)
+            feats.append(x)
+        return feats
+
 
 BackboneBuilder = Callable[[bool], Backbone]
 _BACKBONES: dict[str, BackboneBuilder] = {}
@@ -126,13 +134,6 @@ class TinyBackbone(Backbone):
             stages.append(nn.Sequential(_conv_gn(cin, w, 2), _conv_gn(w, w)))
             cin = w
         self.stages = nn.ModuleList(stages)
-
-    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
-        feats = []
-        for stage in self.stages:
-            x = stage(x)
-            feats.append(x)
-        return feats
 
 
 @register_backbone("tiny")
@@ -346,13 +347,6 @@ class VGG16Backbone(Backbone):
         cuts = [i for i, m in enumerate(layers) if isinstance(m, nn.MaxPool2d)]
         self.stages = nn.ModuleList(nn.Sequential(*layers[a + 1 : b + 1]) for a, b in zip([-1, *cuts], cuts,
                                                                                          strict=False))
-
-    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
-        feats = []
-        for stage in self.stages:
-            x = stage(x)
-            feats.append(x)
-        return feats
 
 
 class ResNet101Backbone(Backbone):

@@ -15,7 +15,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from core.models.backbones import Backbone
+from core.models.backbones import Backbone, build_backbone
 
 #: ASPP rates of the DeepLab papers, for output stride 16.
 ASPP_RATES_OS16 = (6, 12, 18)
@@ -109,3 +109,12 @@ def head_width(backbone: str, options: dict, small: int = 64, large: int = 256) 
         (64, 256, 32)
     """
     return int(options.get("feature_dim", small if backbone in ("tiny", "effnet-lite0") else large))
+
+
+def embedding_head(config) -> DeepLabV3Plus:
+    """The DeepLabv3+ head over ``config.backbone`` for the methods that score class embeddings (SPNet, DeViSE,
+    ZS3Net); refuses a config without embeddings."""
+    if config.embed_dim <= 0:
+        raise ValueError(f"{config.method} needs class embeddings: embed_dim > 0, not {config.embed_dim}")
+    backbone = build_backbone(config.backbone, pretrained=config.pretrained)
+    return DeepLabV3Plus(backbone, head_width(config.backbone, config.options))

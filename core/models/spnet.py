@@ -23,9 +23,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from core.models.backbones import build_backbone
 from core.models.base import Features, ModelConfig, Segmenter, register_model
-from core.models.deeplab import DeepLabV3Plus, head_width
+from core.models.deeplab import embedding_head
 
 
 class EmbeddingSegmenter(Segmenter):
@@ -50,10 +49,7 @@ class EmbeddingSegmenter(Segmenter):
 
     def __init__(self, config: ModelConfig) -> None:
         super().__init__(config)
-        if config.embed_dim <= 0:
-            raise ValueError(f"{config.method} needs class embeddings: embed_dim > 0, not {config.embed_dim}")
-        backbone = build_backbone(config.backbone, pretrained=config.pretrained)
-        self.head = DeepLabV3Plus(backbone, head_width(config.backbone, config.options))
+        self.head = embedding_head(config)
         self.project = nn.Conv2d(self.head.feature_dim, config.embed_dim, 1)
         self.background = nn.Parameter(F.normalize(torch.randn(config.embed_dim), dim=0))
         if self.learn_scale:

@@ -29,9 +29,8 @@ from torch.nn import functional as F
 
 from core.errors import ZerolabelError
 from core.models import gmmn
-from core.models.backbones import build_backbone
 from core.models.base import Features, ModelConfig, Segmenter, register_model
-from core.models.deeplab import DeepLabV3Plus, head_width
+from core.models.deeplab import embedding_head
 from core.models.gmmn import SegmentGraph, image_graphs
 
 __all__ = ["MATCH", "UnfittedClassError", "ZS3Net", "collect_features", "collect_graphs", "fit_unseen",
@@ -74,10 +73,7 @@ class ZS3Net(Segmenter):
 
     def __init__(self, config: ModelConfig) -> None:
         super().__init__(config)
-        if config.embed_dim <= 0:
-            raise ValueError(f"{config.method} needs class embeddings: embed_dim > 0, not {config.embed_dim}")
-        backbone = build_backbone(config.backbone, pretrained=config.pretrained)
-        self.head = DeepLabV3Plus(backbone, head_width(config.backbone, config.options))
+        self.head = embedding_head(config)
         k, d = self.head.feature_dim, config.embed_dim
         self.bg_weight = nn.Parameter(torch.zeros(k))
         self.bg_bias = nn.Parameter(torch.zeros(()))
