@@ -50,7 +50,6 @@ class ClassPanel(QWidget):
         self.list.setEditTriggers(QListWidget.EditTrigger.DoubleClicked | QListWidget.EditTrigger.EditKeyPressed)
         self.list.itemChanged.connect(self._item_changed)
         self.list.currentRowChanged.connect(self.current_changed)
-        self.list.itemDoubleClicked.connect(lambda item: None)
         self.hint = QLabel("No classes yet. Type what you want to segment, e.g. <i>red triangle</i> or "
                            "<i>sea lion</i>, and press Enter.")
         self.hint.setTextFormat(Qt.TextFormat.RichText)

@@ -54,7 +54,7 @@ class ExportDialog(QDialog):
         for label, key in FORMATS:
             self.format.addItem(label, key)
         self.scope = QComboBox()
-        saved = sum(project.label_path(i).is_file() for i in project.ids)
+        saved = len(project.saved_ids())
         self.scope.addItem(f"All saved images of the project ({saved})", "all")
         if current:
             self.scope.addItem(f"Current image only ({current})", "current")

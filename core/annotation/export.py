@@ -30,16 +30,12 @@ from core.io.image import image_size, read_image, write_image, write_label_png
 FORMATS = ("indexed", "colour", "coco", "dataset")
 
 
-def _saved(project: Project, ids: Sequence[str]) -> list[str]:
-    return [i for i in ids if project.label_path(i).is_file()]
-
-
 def export_png(project: Project, ids: Sequence[str], out: str | os.PathLike, *, colour: bool = False
                ) -> Iterator[tuple[int, int]]:
     """Write ``out/ID.png`` per image: indexed (values = class indices) or an RGB picture in the class colours."""
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    ids = _saved(project, ids)
+    ids = project.saved_ids(list(ids))
     palette = project.labelmap().palette()
     for n, image_id in enumerate(ids, 1):
         labels = project.load_labels(image_id)
@@ -72,7 +68,7 @@ def rle_decode(rle: dict) -> np.ndarray:
 
 def export_coco(project: Project, ids: Sequence[str], out_json: str | os.PathLike) -> Iterator[tuple[int, int]]:
     """Write one COCO JSON for the images (file names relative to the project's image folder)."""
-    ids = _saved(project, ids)
+    ids = project.saved_ids(list(ids))
     categories = [{"id": i + 1, "name": c.name, "supercategory": "", "color": list(c.color)}
                   for i, c in enumerate(project.classes)]
     images, annotations = [], []
@@ -98,7 +94,7 @@ def export_coco(project: Project, ids: Sequence[str], out_json: str | os.PathLik
 
 def export_dataset(project: Project, ids: Sequence[str], out: str | os.PathLike) -> Iterator[tuple[int, int]]:
     """A training set in zerolabel's layout (JPEGImages, SegmentationClass, ImageSets, labelmap.txt)."""
-    ids = _saved(project, ids)
+    ids = project.saved_ids(list(ids))
     with DatasetWriter(out, project.labelmap(), image_suffix=".jpg") as writer:
         for n, image_id in enumerate(ids, 1):
             writer.add(image_id, read_image(project.images[image_id]), project.load_labels(image_id), split="train")

@@ -228,6 +228,10 @@ class Project:
     def label_path(self, image_id: str) -> Path:
         return self.root / LABELS / f"{image_id}.png"
 
+    def saved_ids(self, ids: list[str] | None = None) -> list[str]:
+        """The ids (of ``ids``, default all) that have a saved label map."""
+        return [i for i in (self.ids if ids is None else ids) if self.label_path(i).is_file()]
+
     def load_labels(self, image_id: str) -> np.ndarray | None:
         """The saved label map of an image, or None when it has none."""
         path = self.label_path(image_id)
@@ -242,8 +246,8 @@ class Project:
         if done is not None or self.status.get(image_id) != "done":
             self.status[image_id] = "done" if done else "draft"
         self.discard_autosave(image_id)
-        saved = [i for i in self.ids if self.label_path(i).is_file()]
-        atomic_write_text(self.root / "ImageSets" / "Segmentation" / "default.txt", "".join(f"{i}\n" for i in saved))
+        atomic_write_text(self.root / "ImageSets" / "Segmentation" / "default.txt",
+                          "".join(f"{i}\n" for i in self.saved_ids()))
         self.save_meta()
 
     def image_status(self, image_id: str) -> str:
