@@ -7,11 +7,12 @@ this module's :func:`register`.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import queue
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 from core import cli as core_cli
@@ -19,6 +20,7 @@ from core.data.open import resolve_unseen
 from core.errors import ZerolabelError
 from training.config import METHODS, TrainConfig, preset
 from training.messages import CheckpointSaved, EvalDone, Finished, Log, StepDone
+from training.runs import StatusRecorder
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -43,8 +45,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     t.add_argument("--resume", action="store_true", help="continue OUT/last.pt (same optimizer, schedule, RNG)")
     t.add_argument("--optimizer", choices=("adam", "sgd"), help="override the preset's optimizer")
     t.add_argument("--init", help="fine-tune: start from the weights of this run folder (best.pt) or checkpoint")
-    t.add_argument("--messages", choices=("bar", "jsonl"), default="bar",
-                   help="progress as a bar (default) or as JSON lines on stdout (for the app)")
+    t.add_argument("--freeze-backbone", action="store_true", default=None,
+                   help="train only the layers above the image backbone (a quick refit, e.g. with --init)")
+    _run_flags(t)
     t.add_argument("--view", choices=("drop", "ignore"), help="zero-shot view: drop (ZS3Net) or ignore (SPNet)")
     for name, kind in (("steps", int), ("batch-size", int), ("lr", float), ("image-size", int), ("seed", int),
                        ("eval-every", int), ("checkpoint-every", int), ("episode-classes", int),
@@ -64,6 +67,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     st.add_argument("--rounds", type=int, default=1)
     st.add_argument("--steps", type=int, default=300, help="fine-tuning steps per round")
     st.add_argument("--out", required=True, help="new run folder")
+    _run_flags(st)
     st.set_defaults(func=run_selftrain)
 
     e = subparsers.add_parser("eval", help="evaluate a run on a dataset split (ZLSS or GZLSS)")
@@ -76,6 +80,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     e.add_argument("--limit", type=int, help="evaluate only the first N images")
     e.add_argument("--json", type=Path, help="write the metrics JSON here")
     e.set_defaults(func=run_eval)
+
+
+def _run_flags(parser: argparse.ArgumentParser) -> None:
+    """Flags every training command shares: how progress is shown and where it runs."""
+    parser.add_argument("--messages", choices=("bar", "jsonl"), default="bar",
+                        help="progress as a bar (default) or as JSON lines on stdout (for the app)")
+    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
+                        help="auto (a CUDA GPU when torch sees one, else the CPU), cpu, or cuda (fails if none)")
 
 
 def _value(text: str):
@@ -109,16 +121,21 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
                           "unseen": unseen, "options": options})
 
 
-def render(messages: queue.Queue, done: threading.Event) -> None:
-    """Print progress messages with a tqdm bar until ``done`` is set and the queue is empty."""
+def drain(messages: queue.Queue, done: threading.Event) -> Iterator:
+    """Messages from the queue until ``done`` is set and the queue is empty."""
+    while not (done.is_set() and messages.empty()):
+        try:
+            yield messages.get(timeout=0.2)
+        except queue.Empty:
+            continue
+
+
+def render(messages: Iterable) -> None:
+    """Print progress messages with a tqdm bar."""
     from tqdm import tqdm
 
     bar = None
-    while not (done.is_set() and messages.empty()):
-        try:
-            msg = messages.get(timeout=0.2)
-        except queue.Empty:
-            continue
+    for msg in messages:
         if isinstance(msg, StepDone):
             if bar is None:
                 # Redraw twice a second on a terminal, every 30 s into a log file (keeps logs readable).
@@ -141,16 +158,48 @@ def render(messages: queue.Queue, done: threading.Event) -> None:
             print(f"{msg.status} at step {msg.step}: {msg.checkpoint}" + (f"\n{msg.error}" if msg.error else ""))
 
 
-def render_jsonl(messages: queue.Queue, done: threading.Event) -> None:
+def render_jsonl(messages: Iterable) -> None:
     """Print each message as one JSON line on stdout (flushed), for a parent process to read."""
     from training.messages import to_json
 
-    while not (done.is_set() and messages.empty()):
-        try:
-            msg = messages.get(timeout=0.2)
-        except queue.Empty:
-            continue
+    for msg in messages:
         print(to_json(msg), flush=True)
+
+
+def _recorded(messages: Iterable, record: StatusRecorder) -> Iterator:
+    for msg in messages:
+        record(msg)
+        yield msg
+
+
+@contextlib.contextmanager
+def reporting(args: argparse.Namespace, out: str, command: list[str]) -> Iterator[queue.Queue]:
+    """A message queue whose messages are shown (bar or JSON lines) and recorded in ``OUT/status.json``."""
+    messages: queue.Queue = queue.Queue()
+    done = threading.Event()
+    stream = _recorded(drain(messages, done), StatusRecorder(out, command))
+    printer = threading.Thread(target=render_jsonl if args.messages == "jsonl" else render, args=(stream,),
+                               daemon=True)
+    printer.start()
+    try:
+        yield messages
+    finally:
+        done.set()
+        printer.join()
+
+
+def select_device(choice: str) -> None:
+    """``--device``: cpu forces the CPU; cuda fails now, with a clear message, when torch sees no GPU."""
+    import os
+
+    if choice == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            raise ZerolabelError("--device cuda: torch sees no CUDA GPU on this machine (no driver, or a CPU build "
+                                 "of torch); train with --device cpu or auto")
+    if choice != "auto":
+        os.environ["ZEROLABEL_DEVICE"] = choice
 
 
 def run_train(args: argparse.Namespace) -> int:
@@ -158,35 +207,39 @@ def run_train(args: argparse.Namespace) -> int:
 
     from training.trainer import Trainer
 
+    select_device(args.device)
     cfg = config_from_args(args)
     if args.resume and (Path(cfg.out) / "config.json").exists():
         saved = TrainConfig.read(Path(cfg.out) / "config.json")
         cfg = dataclasses.replace(saved, steps=cfg.steps if args.steps else saved.steps)
-    messages: queue.Queue = queue.Queue()
-    done = threading.Event()
-    printer = threading.Thread(target=render_jsonl if args.messages == "jsonl" else render, args=(messages, done),
-                               daemon=True)
-    printer.start()
-    trainer = Trainer(cfg, messages, resume=args.resume)
-    # SIGTERM (the app's Cancel) is a cooperative stop: the step ends, last.pt is written, --resume continues.
-    signal.signal(signal.SIGTERM, lambda *_: trainer.stop.set())
-    try:
-        trainer.fit()
-    except KeyboardInterrupt:
-        trainer.stop.set()
-        trainer.save()
-        raise
-    finally:
-        done.set()
-        printer.join()
+    # What a later `--resume` needs to continue this run (the app's run list offers it).
+    command = ["train", "--method", cfg.method, "--data", cfg.data, "--out", cfg.out]
+    with reporting(args, cfg.out, command) as messages:
+        trainer = Trainer(cfg, messages, resume=args.resume)
+        # SIGTERM (the app's Cancel) is a cooperative stop: the step ends, last.pt is written, --resume continues.
+        signal.signal(signal.SIGTERM, lambda *_: trainer.stop.set())
+        try:
+            trainer.fit()
+        except KeyboardInterrupt:
+            trainer.stop.set()
+            trainer.save()
+            raise
     return 0
 
 
 def run_selftrain(args: argparse.Namespace) -> int:
+    import signal
+
     from training.selftrain import selftrain
 
-    path = selftrain(args.run, args.unlabeled, args.out, top_p=args.top_p, rounds=args.rounds, steps=args.steps)
-    print(f"self-trained model written to {path}")
+    select_device(args.device)
+    command = ["selftrain", args.run, "--unlabeled", str(args.unlabeled), "--top-p", str(args.top_p), "--rounds",
+               str(args.rounds), "--steps", str(args.steps), "--out", args.out]
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    with reporting(args, args.out, command) as messages:
+        selftrain(args.run, args.unlabeled, args.out, top_p=args.top_p, rounds=args.rounds, steps=args.steps,
+                  messages=messages, stop=stop)
     return 0
 
 

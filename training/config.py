@@ -41,6 +41,8 @@ class TrainConfig:
         gmmn_steps: ZS3Net generator training steps after the segmentation network.
         init: a run folder or checkpoint whose weights start this run (fine-tuning; tensors of the same name and
             shape are copied, e.g. a Relation Network fine-tuned on corrected images of its former unseen classes).
+        freeze_backbone: train only what sits on top of the image backbone (RN's word and relation modules,
+            ZS3Net's DeepLab head and classifier): a cheap refit on a few corrected images.
     """
 
     method: str
@@ -70,6 +72,7 @@ class TrainConfig:
     gmmn_steps: int = 400
     seed: int = 0
     init: str = ""
+    freeze_backbone: bool = False
     options: dict = field(default_factory=dict)
 
     def to_json(self) -> str:

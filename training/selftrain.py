@@ -10,6 +10,10 @@ on images without labels.
 from __future__ import annotations
 
 import dataclasses
+import queue
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -20,11 +24,14 @@ from core.data.layout import LayoutDataset
 from core.data.unlabeled import UnlabeledFolder
 from core.embeddings import build_encoder
 from core.errors import ZerolabelError
+from core.io.atomic import atomic_write_text
 from core.models import load_checkpoint, save_checkpoint
 from core.models.base import predict_probabilities
 from training.config import TrainConfig
 from training.data import TrainData, resize_pair, to_tensor
+from training.distributed import device_for
 from training.losses import softmax_loss
+from training.messages import Finished, Log, Message, Started, StepDone
 
 
 def pseudo_labels(probs: list[np.ndarray], unseen_columns: list[int], top_p: float) -> list[np.ndarray]:
@@ -55,11 +62,30 @@ def selftrain(
     rounds: int = 1,
     steps: int = 300,
     lr: float | None = None,
-) -> Path:
-    """Self-train the checkpoint of ``run`` (a ZS3Net-style softmax model) and write ``out/best.pt``."""
-    run = Path(run)
+    messages: queue.Queue | None = None,
+    stop: threading.Event | None = None,
+) -> Path | None:
+    """Self-train the checkpoint of ``run`` (a ZS3Net-style softmax model) and write ``out/best.pt``.
+
+    Progress goes to ``messages`` as the trainer's typed messages (:class:`Started`, :class:`StepDone`, ...,
+    :class:`Finished`); setting ``stop`` ends the run early without writing a model (status ``stopped``,
+    returns ``None``). Runs on ``cuda`` when torch sees a GPU (``ZEROLABEL_DEVICE=cpu`` forces the CPU).
+    """
+    emit = messages.put if messages is not None else (lambda _msg: None)
+    stop = stop or threading.Event()
+    try:
+        return _selftrain(Path(run), unlabeled, Path(out), top_p, rounds, steps, lr, emit, stop)
+    except ZerolabelError as exc:
+        emit(Finished("failed", 0, error=str(exc)))
+        raise
+
+
+def _selftrain(run: Path, unlabeled, out: Path, top_p: float, rounds: int, steps: int, lr: float | None,
+               emit: Callable[[Message], None], stop: threading.Event) -> Path | None:
     ckpt_path = run / "best.pt" if run.is_dir() else run
     model, ckpt = load_checkpoint(ckpt_path)
+    device = device_for(0)
+    model.to(device)
     if model.activation != "softmax":
         raise ZerolabelError(f"{ckpt_path}: self-training (ZS5Net) needs a zs3net/zs3net-gc/spnet/devise model, "
                              f"not {ckpt.config.method}")
@@ -69,7 +95,7 @@ def selftrain(
     columns = classes[1:]  # score columns: every non-background class, dataset order
     unseen_cols = [columns.index(u) + 1 for u in ckpt.split["unseen"]]
     encoder = build_encoder(ckpt.embedding_source)
-    matrix = torch.from_numpy(encoder.embed(columns))
+    matrix = torch.from_numpy(encoder.embed(columns)).to(device)
     folder = UnlabeledFolder(unlabeled)
     images = [resize_pair(img, None, cfg.image_size)[0] for _, img in folder]
     if not images:
@@ -78,30 +104,43 @@ def selftrain(
     opt = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=lr or cfg.lr * 0.1,
                           momentum=0.9, weight_decay=cfg.weight_decay)
     rng = np.random.default_rng(cfg.seed)
-    for _ in range(rounds):
+    total = rounds * steps
+    emit(Started(str(out), "zs5net", total))
+    started, done = time.perf_counter(), 0
+    for r in range(rounds):
         model.eval()
         with torch.no_grad():
-            probs = [predict_probabilities(model, model.encode(to_tensor(img[None])), matrix, img.shape[:2])[0].numpy()
+            probs = [predict_probabilities(model, model.encode(to_tensor(img[None]).to(device)), matrix,
+                                           img.shape[:2])[0].cpu().numpy()
                      for img in images]
         labels = pseudo_labels(probs, unseen_cols, top_p)
+        kept = {columns[u - 1]: int(sum((lab == u).sum() for lab in labels)) for u in unseen_cols}
+        emit(Log(f"round {r + 1}/{rounds}: pseudo-labelled pixels per unseen class on {len(images)} images: "
+                 + ", ".join(f"{name} {count}" for name, count in kept.items())))
         model.train()
         for step in range(steps):
+            if stop.is_set():
+                emit(Finished("stopped", done, error="stopped before the end: no model was written; start again"))
+                return None
             batch = train.batch(step, cfg.batch_size // 2, cfg.seed + 1000)
             pick = rng.choice(len(images), size=cfg.batch_size // 2)
             x = torch.cat([batch.images, to_tensor(np.stack([_square(images[i], cfg.image_size) for i in pick]))])
             y_pseudo = torch.from_numpy(np.stack([_square(labels[i], cfg.image_size) for i in pick]).astype(np.int64))
-            y = torch.cat([batch.labels, y_pseudo])  # dataset index == column index (background 0)
-            feats = model.encode(x)
+            y = torch.cat([batch.labels, y_pseudo]).to(device)  # dataset index == column index (background 0)
+            feats = model.encode(x.to(device))
             loss = softmax_loss(model.score(feats, matrix), model.background_score(feats), y)
             opt.zero_grad()
             loss.backward()
             opt.step()
-    out = Path(out)
+            done += 1
+            rate = (time.perf_counter() - started) / done
+            emit(StepDone(done, total, float(loss.detach()), opt.param_groups[0]["lr"], rate * (total - done)))
     extra = {**ckpt.extra, "selftrain": {"unlabeled": str(unlabeled), "top_p": top_p, "rounds": rounds,
                                          "steps": steps, "images": len(images), "skipped": len(folder.failures)}}
-    save_checkpoint(out / "best.pt", model.eval(), embedding_source=ckpt.embedding_source, split=ckpt.split,
+    save_checkpoint(out / "best.pt", model.eval().cpu(), embedding_source=ckpt.embedding_source, split=ckpt.split,
                     extra=extra, step=ckpt.step + rounds * steps)
-    (out / "config.json").write_text(dataclasses.replace(cfg, out=str(out)).to_json(), encoding="utf-8")
+    atomic_write_text(out / "config.json", dataclasses.replace(cfg, out=str(out)).to_json())
+    emit(Finished("done", total, str(out / "best.pt")))
     return out / "best.pt"
 
 

@@ -155,6 +155,10 @@ class Trainer:
 
     def _optimizer(self) -> torch.optim.Optimizer:
         cfg = self.config
+        if cfg.freeze_backbone:  # refit what sits on the backbone only (corrections of a few images)
+            for name, p in self.model.named_parameters():
+                if ".backbone." in f".{name}":
+                    p.requires_grad_(False)
         params = [p for p in self.model.parameters() if p.requires_grad]
         if cfg.optimizer == "adam":
             return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
@@ -222,6 +226,10 @@ class Trainer:
         cfg = self.config
         batch = self.train_data.batch(self.step, cfg.batch_size, cfg.seed, self.rank, self.world)
         self.model.train()
+        if cfg.freeze_backbone:  # a frozen backbone keeps its normalisation statistics too
+            for name, module in self.model.named_modules():
+                if name.rsplit(".", 1)[-1] == "backbone":
+                    module.eval()
         if cfg.method in EPISODIC:
             # The episode is drawn from the *global* batch, so every rank scores the same classes.
             global_labels = self.train_data.batch(self.step, cfg.batch_size, cfg.seed).labels
