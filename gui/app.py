@@ -2,6 +2,9 @@
 
 With no path it reopens the last project, or the bundled sample images the first time; the embedded demo model
 is the default. Torch is never imported at start-up (inference runs on ONNX Runtime).
+
+``--version`` prints ``zerolabel <version>``; ``--smoke OUT`` checks an installed or frozen app end to end,
+offscreen (see :mod:`gui.smoke`).
 """
 
 from __future__ import annotations
@@ -10,6 +13,8 @@ import argparse
 import os
 import sys
 import time
+
+from core import __version__
 
 STARTED = time.perf_counter()
 
@@ -30,6 +35,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--model", default=None, help="an exported model folder (default: the demo model)")
     parser.add_argument("--text-encoder", default=None, help="glove50, minilm, ... (default: the model's own)")
     parser.add_argument("--samples", action="store_true", help="open the bundled sample images")
+    parser.add_argument("--version", action="version", version=f"zerolabel {__version__}")
+    parser.add_argument("--smoke", metavar="OUT", default=None,
+                        help="self-check: predict the sample images offscreen, export label maps to OUT, exit")
+    parser.add_argument("--classes", default=None, help="class names for --smoke, comma-separated")
     parser.add_argument("--quit-after-show", action="store_true", help=argparse.SUPPRESS)  # start-up benchmark
     return parser
 
@@ -54,14 +63,30 @@ def open_initial(window, args: argparse.Namespace) -> None:
         window.open_path(recent[0])
 
 
+def frozen_without_training(argv: list[str]) -> bool:
+    """A frozen bundle started as ``-m training`` (the training dialog's child process): it has no torch."""
+    return bool(getattr(sys, "frozen", False)) and argv[:2] == ["-m", "training"]
+
+
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if frozen_without_training(argv):
+        print("training needs torch, which this bundle leaves out: install the full app "
+              "(`pipx install zerolabel` or `make venv`) and train there", file=sys.stderr)
+        return 2
     args = build_parser().parse_args(argv)
+    if args.smoke:
+        os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("zerolabel")
     app.setOrganizationName("zerolabel")
+    if args.smoke:
+        from gui import smoke
+
+        return smoke.main(app, lambda: create_window(args), args.smoke, args.classes or smoke.DEFAULT_CLASSES)
     window = create_window(args)
     window.show()
     if args.quit_after_show:
