@@ -63,17 +63,7 @@ def open_initial(window, args: argparse.Namespace) -> None:
         window.open_path(recent[0])
 
 
-def frozen_without_training(argv: list[str]) -> bool:
-    """A frozen bundle started as ``-m training`` (the training dialog's child process): it has no torch."""
-    return bool(getattr(sys, "frozen", False)) and argv[:2] == ["-m", "training"]
-
-
 def main(argv: list[str] | None = None) -> int:
-    argv = sys.argv[1:] if argv is None else argv
-    if frozen_without_training(argv):
-        print("training needs torch, which this bundle leaves out: install the full app "
-              "(`pipx install zerolabel` or `make venv`) and train there", file=sys.stderr)
-        return 2
     args = build_parser().parse_args(argv)
     if args.smoke:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
