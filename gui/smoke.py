@@ -49,25 +49,27 @@ def run(app, window_factory: Callable[[], object], out: str | os.PathLike, class
         raise SmokeError("--classes: give at least one class name, e.g. 'red triangle,blue circle'")
     window = window_factory()
     window.recovery_policy = "discard"  # never a modal question in a check
-    window.show()
-    wait_until(app, window, lambda: window.model_info[1] != "", "loading the model")
-    if not window.open_path(sample_images_folder()):
-        raise SmokeError(f"could not open the sample images in {sample_images_folder()}")
-    for name in names:
-        window.add_class(name)
-    project = window.project
-    if project.names != names:
-        raise SmokeError(f"the project's classes are {project.names}, expected {names}")
-    for image_id in project.ids:
-        window.show_image(image_id)
-        wait_until(app, window, lambda i=image_id: window.result is not None and window.result.image_id == i
-                   and window.result.names == tuple(names), f"predicting {image_id}")
-        window.save()
-        wait_until(app, window, lambda i=image_id: project.label_path(i).is_file(), f"saving {image_id}")
-    for _ in export_png(project, project.ids, out):
-        pass
-    written = sorted(Path(out).iterdir())
-    window.close()
+    try:
+        window.show()
+        wait_until(app, window, lambda: window.model_info[1] != "", "loading the model")
+        if not window.open_path(sample_images_folder()):
+            raise SmokeError(f"could not open the sample images in {sample_images_folder()}")
+        for name in names:
+            window.add_class(name)
+        project = window.project
+        if project.names != names:
+            raise SmokeError(f"the project's classes are {project.names}, expected {names}")
+        for image_id in project.ids:
+            window.show_image(image_id)
+            wait_until(app, window, lambda i=image_id: window.result is not None and window.result.image_id == i
+                       and window.result.names == tuple(names), f"predicting {image_id}")
+            window.save()
+            wait_until(app, window, lambda i=image_id: project.label_path(i).is_file(), f"saving {image_id}")
+        for _ in export_png(project, project.ids, out):
+            pass
+        written = [Path(out) / f"{i}.png" for i in project.saved_ids()] + [Path(out) / "labelmap.txt"]
+    finally:
+        window.close()
     return written
 
 
