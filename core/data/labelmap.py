@@ -83,11 +83,13 @@ class LabelMap:
         """Parse a ``labelmap.txt``; errors name the file and line."""
         path = Path(path)
         try:
-            text = path.read_text(encoding="utf-8")
+            text = path.read_text(encoding="utf-8-sig")  # -sig: a byte-order mark (Windows editors) is dropped
         except FileNotFoundError:
             raise DatasetError(f"{path}: missing; a dataset folder needs labelmap.txt (background first)") from None
         except UnicodeDecodeError as exc:
             raise DatasetError(f"{path}: not UTF-8 text ({exc}); save it as UTF-8") from exc
+        except OSError as exc:
+            raise DatasetError(f"{path}: cannot be read ({exc.strerror or exc}); it must be a text file") from exc
         names: list[str] = []
         colors: list[tuple[int, int, int]] = []
         for number, raw in enumerate(text.splitlines(), start=1):

@@ -22,9 +22,16 @@ from PIL import Image
 
 from core.data.base import IGNORE_INDEX, SegDataset
 from core.data.labelmap import LabelMap
-from core.errors import DatasetError, ImageError
+from core.errors import DatasetError
 from core.io.atomic import atomic_write_text
-from core.io.image import IMAGE_SUFFIXES, read_image, read_label_png, write_image, write_label_png
+from core.io.image import (
+    IMAGE_SUFFIXES,
+    NotIndexedError,
+    read_image,
+    read_label_png,
+    write_image,
+    write_label_png,
+)
 
 IMAGES = "JPEGImages"
 LABELS = "SegmentationClass"
@@ -34,8 +41,13 @@ UNSEEN = "unseen.txt"
 
 
 def read_name_list(path: Path) -> list[str]:
-    """Read one name per line, skipping blanks and ``#`` comments."""
-    lines = path.read_text(encoding="utf-8").splitlines()
+    """Read one name per line, skipping blanks and ``#`` comments (UTF-8, a byte-order mark is dropped)."""
+    try:
+        lines = path.read_text(encoding="utf-8-sig").splitlines()
+    except UnicodeDecodeError as exc:
+        raise DatasetError(f"{path}: not UTF-8 text ({exc}); save it as UTF-8, one name per line") from exc
+    except OSError as exc:
+        raise DatasetError(f"{path}: cannot be read ({exc.strerror or exc}); it must be a text file") from exc
     return [ln.strip() for ln in lines if ln.strip() and not ln.strip().startswith("#")]
 
 
@@ -117,11 +129,10 @@ class LayoutDataset(SegDataset):
             raise DatasetError(f"{path}: missing label map for {sample_id!r}")
         try:
             labels = read_label_png(path)
-        except ImageError:
-            with Image.open(path) as img:
-                if img.mode not in ("RGB", "RGBA"):
-                    raise
-                rgb = np.asarray(img.convert("RGB"))
+        except NotIndexedError:  # decodes, within the size limit, but holds colours: a CVAT colour mask?
+            rgb = _colour_mask(path)
+            if rgb is None:
+                raise
             labels = self.labelmap.colors_to_indices(rgb, path)
         bad = np.unique(labels[(labels >= len(self.classes)) & (labels != IGNORE_INDEX)])
         if bad.size:
@@ -131,6 +142,12 @@ class LayoutDataset(SegDataset):
                 "or add the missing classes to labelmap.txt"
             )
         return labels
+
+
+def _colour_mask(path: Path) -> np.ndarray | None:
+    """The pixels of an RGB(A) colour mask (as CVAT exports), or None for another colour mode (CMYK, LA...)."""
+    with Image.open(path) as img:
+        return np.asarray(img.convert("RGB")) if img.mode in ("RGB", "RGBA") else None
 
 
 class DatasetWriter:

@@ -71,7 +71,7 @@ def _load(img: Image.Image, path: Path) -> Image.Image:
 def _to_rgb(img: Image.Image) -> np.ndarray:
     mode = img.mode
     if mode in ("I;16", "I;16B", "I;16L", "I;16N", "I", "F"):
-        arr = np.asarray(img, dtype=np.float64)
+        arr = np.nan_to_num(np.asarray(img, dtype=np.float64), nan=0.0, posinf=255.0, neginf=0.0)
         if mode.startswith("I;16"):
             arr = arr / 257.0
         elif arr.max(initial=0) > 255 or arr.min(initial=0) < 0:
@@ -132,16 +132,21 @@ def image_size(path: str | os.PathLike) -> tuple[int, int]:
         return (height, width) if orientation in (5, 6, 7, 8) else (width, height)
 
 
+class NotIndexedError(ImageError):
+    """A label file that decodes fine but holds colours (RGB, CMYK, ...) rather than class indices."""
+
+
 def read_label_png(path: str | os.PathLike) -> np.ndarray:
     """Read an indexed (palette) or grayscale label PNG as a ``uint8 [H, W]`` array of class indices.
 
     Raises:
-        ImageError: The file is not a single-channel label image (e.g. an RGB colour mask).
+        NotIndexedError: The file is not a single-channel label image (e.g. an RGB colour mask).
+        ImageError: The file is missing, empty, corrupt, truncated or too large.
     """
     path = Path(path)
     with _open(path, MAX_PIXELS) as img:
         _load(img, path)
-        if img.mode in ("P", "L"):
+        if img.mode in ("P", "L", "1"):  # "1": a bilevel mask, 0 = background, 1 = the first class
             return np.asarray(img, dtype=np.uint8).copy()
         if img.mode in ("I", "I;16", "I;16B", "I;16L", "I;16N"):
             arr = np.asarray(img)
@@ -151,9 +156,10 @@ def read_label_png(path: str | os.PathLike) -> np.ndarray:
                     "zerolabel label maps hold at most 255 classes (255 = ignore)"
                 )
             return arr.astype(np.uint8)
-        raise ImageError(
+        raise NotIndexedError(
             f"{path}: a label map must be an indexed (palette) or grayscale PNG, this one is {img.mode}; "
-            "convert colour masks with the dataset's labelmap.txt colours (zerolabel data import-colour)"
+            "save it as an indexed PNG, or as an RGB mask painted in the labelmap.txt colours "
+            "(the dataset reader maps those to classes)"
         )
 
 
