@@ -61,6 +61,26 @@ class ClassSpec:
     visible: bool = True
 
 
+def _list(meta: dict, key: str) -> list:
+    value = meta[key]
+    if not isinstance(value, list):
+        raise ValueError(f"{key!r} must be a list, not {type(value).__name__}")
+    return value
+
+
+def _class_spec(raw: object) -> ClassSpec:
+    """One entry of project.json's ``classes``, checked (a name string, an [r, g, b] colour of 0..255)."""
+    if not isinstance(raw, dict):
+        raise ValueError(f"a class must be an object with 'name' and 'color', got {raw!r}")
+    name, color = raw["name"], raw["color"]
+    if not isinstance(name, str):
+        raise ValueError(f"class name {name!r} is not a string")
+    if (not isinstance(color, list) or len(color) != 3
+            or not all(isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 255 for v in color)):
+        raise ValueError(f"class {name!r}: colour {color!r} is not [r, g, b] with values 0..255")
+    return ClassSpec(name, tuple(color), bool(raw.get("visible", True)))
+
+
 def default_data_dir() -> Path:
     """Where projects of read-only folders live (``$ZEROLABEL_DATA`` or ``~/.local/share/zerolabel``)."""
     base = os.environ.get("ZEROLABEL_DATA") or os.path.join(
@@ -121,13 +141,21 @@ class Project:
         path = root / PROJECT_FILE
         try:
             meta = json.loads(path.read_text(encoding="utf-8"))
-            image_dir = (root / meta.get("images", ".")).resolve()
-            classes = [ClassSpec(c["name"], tuple(c["color"]), bool(c.get("visible", True))) for c in meta["classes"]]
-            status = {str(k): str(v) for k, v in meta.get("status", {}).items()}
-        except (OSError, ValueError, KeyError, TypeError) as exc:
+            if not isinstance(meta, dict):
+                raise ValueError(f"expected a JSON object, found a {type(meta).__name__}")
+            images = meta.get("images", ".")
+            if not isinstance(images, str):
+                raise ValueError(f"'images' must be a folder path, not {images!r}")
+            classes = [_class_spec(c) for c in _list(meta, "classes")]
+            status = meta.get("status", {})
+            if not isinstance(status, dict):
+                raise ValueError("'status' must be an object {image id: status}")
+            status = {str(k): str(v) for k, v in status.items()}
+            LabelMap((BACKGROUND, *[c.name for c in classes]), ((0, 0, 0), *[c.color for c in classes]))
+        except (OSError, ValueError, KeyError, TypeError, RecursionError, ZerolabelError) as exc:
             raise ProjectError(f"{path}: unreadable project file ({exc}); restore it from a backup or delete it "
                                "and open the image folder again (label maps in SegmentationClass/ are kept)") from exc
-        return cls(root, image_dir, classes, status)
+        return cls(root, (root / images).resolve(), classes, status)
 
     def rescan(self) -> None:
         """List the images of the image folder (sorted by name; ids are file stems, made unique)."""
@@ -233,9 +261,23 @@ class Project:
         return [i for i in (self.ids if ids is None else ids) if self.label_path(i).is_file()]
 
     def load_labels(self, image_id: str) -> np.ndarray | None:
-        """The saved label map of an image, or None when it has none."""
+        """The saved label map of an image, or None when it has none.
+
+        Raises:
+            ImageError: the file is not a readable label PNG.
+            ProjectError: it holds class indices the project does not have.
+        """
         path = self.label_path(image_id)
-        return read_label_png(path) if path.is_file() else None
+        return self._checked(path, read_label_png(path)) if path.is_file() else None
+
+    def _checked(self, path: Path, labels: np.ndarray) -> np.ndarray:
+        bad = np.unique(labels[(labels > len(self.classes)) & (labels != IGNORE_INDEX)])
+        if bad.size:
+            raise ProjectError(
+                f"{path}: holds class indices {bad.tolist()[:10]} but the project has only {len(self.classes)} "
+                f"classes (1..{len(self.classes)}, 0 = background, 255 = ignore); add the missing classes or "
+                "delete the file to label the image again")
+        return labels
 
     def save_labels(self, image_id: str, labels: np.ndarray, done: bool | None = None) -> None:
         """Write the label map atomically, list the image in ImageSets, and drop its autosave."""
@@ -283,4 +325,5 @@ class Project:
         return sorted(p.stem for p in folder.glob("*.png") if p.stem in self.images) if folder.is_dir() else []
 
     def recover(self, image_id: str) -> np.ndarray:
-        return read_label_png(self.autosave_path(image_id))
+        path = self.autosave_path(image_id)
+        return self._checked(path, read_label_png(path))
