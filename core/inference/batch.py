@@ -122,9 +122,11 @@ def run_predict(args: argparse.Namespace) -> int:
     shard, shards = parse_shard(args.shard)
     items = [t for k, t in enumerate(list_images(args.inputs)) if k % shards == shard]
     predictor = Predictor(model_folder(args.model), device=args.device)
+    labelmap = LabelMap.from_names([BACKGROUND, *names])
+    predictor.text.embed(names)  # an unknown word stops here, before OUT is created, not once per image
     out = Path(args.out)
     split = "predicted" if shards == 1 else f"predicted-shard-{shard}-of-{shards}"
-    writer = DatasetWriter(out, LabelMap.from_names([BACKGROUND, *names]))
+    writer = DatasetWriter(out, labelmap)
     coco: dict = {"images": [], "annotations": [], "categories": [{"id": i + 1, "name": n} for i, n in
                                                                     enumerate(names)]}
     failures: list[str] = []

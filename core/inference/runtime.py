@@ -79,9 +79,16 @@ class OnnxModel:
             raise ModelFolderError(f"{self.folder}: no manifest.json; export a run with `zerolabel export-onnx`")
         try:
             self.manifest = json.loads(manifest.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as exc:
+        except (OSError, ValueError, RecursionError) as exc:
             raise ModelFolderError(f"{manifest}: unreadable ({exc}); export the model again") from exc
         m = self.manifest
+        _check_manifest(manifest, m)
+        if m.get("scorer_inputs") == "rows":
+            try:
+                self.bank = {k: np.load(self.folder / v) for k, v in m["bank"].items()}  # never allow_pickle
+            except (OSError, ValueError, TypeError, AttributeError) as exc:
+                raise ModelFolderError(f"{self.folder}: a classifier bank file cannot be read ({exc}); "
+                                       "export the model again") from exc
         ort = _ort()
         providers, self.note = choose_providers(device)
         options = ort.SessionOptions()
@@ -99,6 +106,7 @@ class OnnxModel:
                                                    providers=["CPUExecutionProvider"])
             else:
                 raise ModelFolderError(f"{self.folder}: the ONNX graphs cannot be loaded ({exc})") from exc
+        self._check_graphs()
         used = self.encoder.get_providers()[0]
         self.device = "cuda" if used == "CUDAExecutionProvider" else "cpu"
         self.size = int(m["input_size"])
@@ -107,8 +115,28 @@ class OnnxModel:
         self.softmax = m["activation"] == "softmax"
         self.seen = set(m.get("seen_classes", []))
         self.id = hashlib.sha1(json.dumps(m, sort_keys=True).encode()).hexdigest()[:12]
-        if m.get("scorer_inputs") == "rows":
-            self.bank = {k: np.load(self.folder / v) for k, v in m["bank"].items()}
+
+    def _check_graphs(self) -> None:
+        """The two graphs are this folder's encoder and scorer (not swapped, not from another export)."""
+        features = list(self.manifest["features"])
+        encoder_in = [i.name for i in self.encoder.get_inputs()]
+        encoder_out = [o.name for o in self.encoder.get_outputs()]
+        scorer_in = {i.name for i in self.scorer.get_inputs()}
+        class_in = {"weight", "bias"} if self.manifest.get("scorer_inputs") == "rows" else {"classes"}
+        if encoder_in != ["image"] or encoder_out != features or not class_in <= scorer_in \
+                or not scorer_in - class_in <= set(features):
+            raise ModelFolderError(
+                f"{self.folder}: the ONNX graphs do not match manifest.json (encoder {encoder_in} -> {encoder_out}, "
+                f"scorer {sorted(scorer_in)}); the files come from different exports: export the model again")
+
+    def class_dim(self) -> int | None:
+        """The class-embedding size the scorer takes (None: dynamic, classifier rows, or U-Net's class count only)."""
+        if self.manifest.get("embed_dim", 1) == 0:
+            return None
+        for i in self.scorer.get_inputs():
+            if i.name == "classes" and len(i.shape) == 2 and isinstance(i.shape[1], int):
+                return i.shape[1]
+        return None
 
     def preprocess(self, image: np.ndarray) -> np.ndarray:
         h, w = image.shape[:2]
@@ -146,6 +174,29 @@ class OnnxModel:
                  if n in {i.name for i in self.scorer.get_inputs()}}
         outputs = self.scorer.run(None, {**feeds, **self.class_inputs(names, matrix)})
         return outputs[0][0], (outputs[1][0] if self.softmax else None)
+
+
+#: manifest.json keys the runtime reads, with their types.
+_MANIFEST_KEYS = {"encoder": str, "scorer": str, "input_size": int, "mean": list, "std": list, "activation": str,
+                  "features": list, "text_encoder": str}
+
+
+def _check_manifest(path: Path, m: object) -> None:
+    """Refuse a manifest that is not an object with the keys the runtime needs (an edited or foreign file)."""
+    if not isinstance(m, dict):
+        raise ModelFolderError(f"{path}: not a zerolabel model manifest (a JSON object was expected); "
+                               "export the model again with `zerolabel export-onnx`")
+    wrong = [k for k, kind in _MANIFEST_KEYS.items() if not isinstance(m.get(k), kind) or isinstance(m.get(k), bool)]
+    if wrong:
+        raise ModelFolderError(f"{path}: missing or invalid {', '.join(wrong)}; the file was edited or cut short: "
+                               "export the model again with `zerolabel export-onnx`")
+    for key in ("mean", "std"):
+        if len(m[key]) != 3 or not all(isinstance(v, int | float) for v in m[key]):
+            raise ModelFolderError(f"{path}: {key!r} must be three numbers; export the model again")
+    if m.get("scorer_inputs") == "rows" and not isinstance(m.get("bank"), dict):
+        raise ModelFolderError(f"{path}: a ZS3Net model needs its 'bank' files; export the model again")
+    if m["activation"] != "softmax" and not isinstance(m.get("threshold"), int | float):
+        raise ModelFolderError(f"{path}: a sigmoid model needs a numeric 'threshold'; export the model again")
 
 
 def upsample(maps: np.ndarray, size: tuple[int, int]) -> np.ndarray:
@@ -213,6 +264,12 @@ class Predictor:
 
             text_encoder = build_encoder(self.model.manifest["text_encoder"])
         self.text = text_encoder
+        expected = self.model.class_dim()
+        if expected is not None and expected != text_encoder.dim:
+            raise ModelFolderError(
+                f"{self.model.folder}: the scorer takes {expected}-dimensional class embeddings but the text encoder "
+                f"{text_encoder.source} gives {text_encoder.dim}; use the encoder the model was trained with "
+                f"({self.model.manifest['text_encoder']})")
         self.cache_size = cache_size
         self._features: OrderedDict[str, list[np.ndarray]] = OrderedDict()
         self.encoder_runs = 0
