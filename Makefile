@@ -6,7 +6,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run demo screenshots test lint venv bench-embeddings bench-startup clean
+.PHONY: run demo screenshots test lint venv bench-embeddings bench-startup clean package install-desktop
 
 $(STAMP): pyproject.toml Makefile
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -40,6 +40,14 @@ bench-startup: $(STAMP)
 
 bench-embeddings: $(STAMP)
 	$(PY) bench/embeddings.py --rows 1000000 --dim 300
+
+# The desktop bundle (PyInstaller one-folder, no torch) in dist/zerolabel/; see docs/packaging.md.
+package: $(STAMP)
+	packaging/build.sh $(PY)
+
+# The .desktop entry and icons for this user (Exec: the bundle when built, else zerolabel-gui on PATH).
+install-desktop:
+	packaging/install-desktop.sh
 
 clean:
 	rm -rf $(VENV) demo-output .pytest_cache
