@@ -1,8 +1,10 @@
-"""Training from the app: a settings form validated before the start, then a run view with live progress.
+"""Training from the app: a wizard (what to do, the data, the model) checked page by page, then the live run.
 
 The run is a separate process (:class:`training.launcher.TrainProcess`), read by a ``QThread``; the app stays
-responsive and a trainer crash only shows its error and log here. Cancel is a cooperative stop (the trainer writes
-``last.pt``); Resume continues a stopped run. A finished run can become the app's model (exported to ONNX once).
+responsive and a trainer crash only shows its error and log here. Pause suspends the trainer, Cancel is a
+cooperative stop (the trainer writes ``last.pt``), Resume continues a stopped run. Runs of the runs folder (this
+app's and the CLI's, see :mod:`training.runs`) are listed on the first page: an interrupted one resumes from
+there, a finished one becomes the app's model (exported to ONNX once).
 """
 
 from __future__ import annotations
@@ -12,23 +14,35 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 from PySide6.QtWidgets import (
+    QCheckBox,
     QComboBox,
     QDialog,
+    QDoubleSpinBox,
     QFileDialog,
     QFormLayout,
+    QGroupBox,
     QHBoxLayout,
     QLabel,
     QLineEdit,
+    QListWidget,
+    QListWidgetItem,
     QPlainTextEdit,
     QProgressBar,
     QPushButton,
     QSpinBox,
+    QStackedWidget,
     QVBoxLayout,
     QWidget,
 )
 
-TASKS = [("Train a Relation Network (RN)", "rn"), ("Train ZS3Net (DeepLabv3+ and GMMN)", "zs3net"),
-         ("Train SPNet", "spnet")]
+from gui import training_checks as checks
+
+TASKS = [("Train a Relation Network (RN)", "rn"), ("Train ZS3Net (DeepLabv3+ and a feature generator)", "zs3net"),
+         ("Train SPNet", "spnet"), ("Self-train (ZS5Net) on a folder of unlabeled images", "selftrain"),
+         ("Fine-tune an existing run (e.g. on this project's corrected images)", "finetune")]
+PAGES = ("1. What to do", "2. Data and classes", "3. Model", "4. Run")
+ENCODERS = ["glove50", "minilm", "word2vec:/path/to/GoogleNews-vectors-negative300.bin",
+            "fasttext:/path/to/cc.en.300.bin", "attributes:/path/to/class_attributes.txt"]
 
 
 class _Reader(QObject):
@@ -42,42 +56,17 @@ class _Reader(QObject):
             self.message.emit(msg)
 
 
-def validate(data: str, unseen: str, embedding: str) -> tuple[list[str], list[str]]:
-    """Errors (blocking) and warnings for the chosen data, split and text encoder, in a labeler's words."""
-    from core.data.labelmap import LabelMap
-
-    errors, warnings = [], []
-    root = Path(data)
-    if not data or not (root / "labelmap.txt").is_file():
-        errors.append(f"{data or 'No data folder'}: not a dataset in zerolabel's layout (no labelmap.txt). Pick a "
-                      "folder exported with File ▸ Export ▸ Dataset, or made by `zerolabel data`.")
-        return errors, warnings
-    names = list(LabelMap.read(root / "labelmap.txt").names[1:])
-    typed = [n.strip() for n in unseen.split(",") if n.strip()]
-    if not typed and (root / "unseen.txt").is_file():
-        typed = [n.strip() for n in (root / "unseen.txt").read_text().splitlines() if n.strip()]
-    for name in typed:
-        if name not in names:
-            errors.append(f"Unseen class {name!r} is not one of the dataset's classes ({', '.join(names[:8])}…).")
-    if len(set(names) - set(typed)) < 2:
-        errors.append("At least two seen classes are needed to train.")
-    try:
-        from core.embeddings import build_encoder
-
-        missing = build_encoder(embedding).missing(names)
-    except Exception as exc:
-        errors.append(f"The text encoder {embedding!r} cannot be loaded: {exc}")
-        missing = {}
-    for name, words in missing.items():
-        errors.append(f"The text encoder does not know {', '.join(map(repr, words))} (class {name!r}); rename the "
-                      "class or pick another text encoder.")
-    if not list((root / "JPEGImages").glob("*")):
-        errors.append(f"{root / 'JPEGImages'}: no images.")
-    return errors, warnings
+def _browse_row(edit: QLineEdit, title: str, *extra: QWidget) -> QHBoxLayout:
+    button = QPushButton("Browse…")
+    button.clicked.connect(lambda: edit.setText(QFileDialog.getExistingDirectory(None, title) or edit.text()))
+    row = QHBoxLayout()
+    for w in (edit, button, *extra):
+        row.addWidget(w, 1 if w is edit else 0)
+    return row
 
 
 class TrainingDialog(QDialog):
-    """Settings, then the live run; ``model_chosen`` carries a finished run folder."""
+    """The wizard and the run view; ``model_chosen`` carries a finished run folder."""
 
     model_chosen = Signal(str)
     _read = Signal(object)
@@ -85,53 +74,170 @@ class TrainingDialog(QDialog):
     def __init__(self, default_data: str = "", runs_dir: str = "", parent=None, project=None) -> None:
         super().__init__(parent)
         self.setWindowTitle("Train a model")
-        self.setMinimumWidth(620)
+        self.setMinimumWidth(680)
+        self.project = project
+        self.runs_dir = Path(runs_dir or "runs")
+        self.pages = QStackedWidget()
+        self.pages.addWidget(self._task_page())
+        self.pages.addWidget(self._data_page(default_data))
+        self.pages.addWidget(self._model_page())
+        self.pages.addWidget(self._run_page())
+        self.heading = QLabel()
+        self.heading.setStyleSheet("font-weight: bold; font-size: 14px;")
+        self.problems = QLabel()
+        self.problems.setTextFormat(Qt.TextFormat.PlainText)
+        self.problems.setWordWrap(True)
+        self.problems.setStyleSheet("color: #c33;")
+        self.back_button, self.next_button = QPushButton("◀ Back"), QPushButton("Next ▶")
+        self.start_button = QPushButton("Start")
+        self.start_button.setDefault(True)
+        self.back_button.clicked.connect(lambda: self.go(self.pages.currentIndex() - 1))
+        self.next_button.clicked.connect(self.next_page)
+        self.start_button.clicked.connect(lambda: self.start(resume=False))
+        buttons = QHBoxLayout()
+        buttons.addWidget(self.back_button)
+        buttons.addStretch(1)
+        buttons.addWidget(self.next_button)
+        buttons.addWidget(self.start_button)
+        layout = QVBoxLayout(self)
+        layout.addWidget(self.heading)
+        layout.addWidget(self.pages, 1)
+        layout.addWidget(self.problems)
+        layout.addLayout(buttons)
+        self.process = None
+        self.command = "train"
+        self.losses: tuple[list[int], list[float]] = ([], [])
+        self.last = None
+        self.thread = QThread(self)
+        self.reader = _Reader()
+        self.reader.moveToThread(self.thread)
+        self._read.connect(self.reader.read)
+        self.reader.message.connect(self._message)
+        self.thread.start()
+        self.task.currentIndexChanged.connect(self._task_changed)
+        self._task_changed()
+        self.refresh_runs()
+        self.go(0)
+
+    # -- pages ------------------------------------------------------------------------------------------
+    def _task_page(self) -> QWidget:
+        page = QWidget()
+        form = QFormLayout(page)
         self.task = QComboBox()
         for label, key in TASKS:
             self.task.addItem(label, key)
+        form.addRow("Task", self.task)
+        self.task_help = QLabel()
+        self.task_help.setWordWrap(True)
+        self.task_help.setStyleSheet("color: #555;")
+        form.addRow("", self.task_help)
+        box = QGroupBox(f"Earlier runs in {self.runs_dir}")
+        self.runs = QListWidget()
+        self.runs.setMinimumHeight(110)
+        self.runs.currentItemChanged.connect(self._run_selected)
+        self.resume_listed = QPushButton("Resume the selected run")
+        self.use_listed = QPushButton("Use it as the app's model")
+        self.resume_listed.clicked.connect(self.resume_selected)
+        self.use_listed.clicked.connect(lambda: self.model_chosen.emit(str(self.runs.currentItem().data(256).path)))
+        row = QHBoxLayout()
+        row.addWidget(self.resume_listed)
+        row.addWidget(self.use_listed)
+        row.addStretch(1)
+        inner = QVBoxLayout(box)
+        inner.addWidget(self.runs)
+        inner.addLayout(row)
+        form.addRow(box)
+        return page
+
+    def _data_page(self, default_data: str) -> QWidget:
+        page = QWidget()
+        layout = QVBoxLayout(page)
+        self.labeled_box = QGroupBox("Labeled data (seen classes are trained, unseen ones never reach a loss)")
+        form = QFormLayout(self.labeled_box)
+        self.data_kind = QComboBox()
+        for label, prefix, what in checks.DATA_KINDS:
+            self.data_kind.addItem(label, prefix)
+            self.data_kind.setItemData(self.data_kind.count() - 1, what, Qt.ItemDataRole.ToolTipRole)
         self.data = QLineEdit(default_data)
+        self.data.setPlaceholderText("the dataset's folder")
+        self.from_project = QPushButton("Use this project's done images")
+        self.from_project.setEnabled(self.project is not None)
+        self.from_project.setToolTip("Writes the images you marked done, with their labels, as a dataset under "
+                                     "the project's runs folder; every class of the project is then seen")
+        self.from_project.clicked.connect(self.use_project)
         self.unseen = QLineEdit()
-        self.unseen.setPlaceholderText("comma-separated; empty = the dataset's unseen.txt")
+        self.unseen.setPlaceholderText("comma-separated class names; empty = the dataset's unseen.txt")
+        self.split = QComboBox()
+        self.split.addItem("(type the unseen classes, or use the dataset's unseen.txt)", "")
+        from core.data.splits import list_splits
+
+        for name in list_splits():
+            self.split.addItem(f"paper split: {name}", f"split:{name}")
+        self.split.currentIndexChanged.connect(lambda: self.split.currentData() and self.unseen.setText(
+            self.split.currentData()))
+        self.init = QLineEdit()
+        self.init.setPlaceholderText("a run folder to start from (same method); needed for “Fine-tune”")
+        self.freeze = QCheckBox("Refit only the layers above the backbone (fast; for a few corrected images)")
+        self.data_note = QLabel()
+        self.data_note.setWordWrap(True)
+        self.data_note.setStyleSheet("color: #262;")
+        form.addRow("Kind", self.data_kind)
+        form.addRow("Folder", _browse_row(self.data, "Dataset", self.from_project))
+        form.addRow("Unseen classes", self.unseen)
+        form.addRow("", self.split)
+        form.addRow("Fine-tune from", _browse_row(self.init, "Run to fine-tune"))
+        form.addRow("", self.freeze)
+        form.addRow("", self.data_note)
+        self.self_box = QGroupBox("Self-training (ZS5Net): pseudo-labels for the unseen classes on unlabeled images")
+        sform = QFormLayout(self.self_box)
+        self.base_run = QLineEdit()
+        self.base_run.setPlaceholderText("a finished ZS3Net run folder")
+        self.unlabeled = QLineEdit()
+        self.unlabeled.setPlaceholderText("a folder of images without labels (searched recursively)")
+        self.top_p = QDoubleSpinBox()
+        self.top_p.setRange(1, 100)
+        self.top_p.setValue(25)
+        self.top_p.setSuffix(" % most confident pixels per unseen class")
+        self.rounds = QSpinBox()
+        self.rounds.setRange(1, 20)
+        sform.addRow("ZS3Net run", _browse_row(self.base_run, "ZS3Net run"))
+        sform.addRow("Unlabeled images", _browse_row(self.unlabeled, "Unlabeled images"))
+        sform.addRow("Pseudo-labels", self.top_p)
+        sform.addRow("Rounds", self.rounds)
+        layout.addWidget(self.labeled_box)
+        layout.addWidget(self.self_box)
+        layout.addStretch(1)
+        return page
+
+    def _model_page(self) -> QWidget:
+        page = QWidget()
+        form = QFormLayout(page)
         self.embedding = QComboBox()
-        self.embedding.addItems(["glove50", "minilm"])
+        self.embedding.setEditable(True)
+        self.embedding.addItems(ENCODERS)
+        self.embedding.setToolTip("glove50 and minilm ship with zerolabel; word2vec:/fasttext:/attributes: take "
+                                  "the path of a file you downloaded")
         self.backbone = QComboBox()
-        self.backbone.addItems(["tiny", "effnet-lite0"])
+        self.backbone.addItems(["tiny", "effnet-lite0", "vgg16", "resnet101"])
+        self.pretrained = QCheckBox("ImageNet weights (effnet-lite0 ships them; vgg16 / resnet101 read the torch "
+                                    "hub cache)")
         self.preset = QComboBox()
         self.preset.addItems(["fast", "paper"])
         self.steps = QSpinBox()
         self.steps.setRange(0, 1_000_000)
         self.steps.setSpecialValueText("preset's")
-        self.out = QLineEdit(str(Path(runs_dir or "runs") / time.strftime("run-%Y%m%d-%H%M%S")))
-        self.init = QLineEdit()
-        self.init.setPlaceholderText("optional: a run folder to fine-tune (same method), e.g. after corrections")
-        self.project = project
-        self.from_project = QPushButton("Use this project's done images")
-        self.from_project.setEnabled(project is not None)
-        self.from_project.setToolTip("Writes the images you marked done, with their labels, as a dataset under "
-                                     "the project's runs folder; every class of the project is then seen")
-        self.from_project.clicked.connect(self.use_project)
-        browse = QPushButton("Browse…")
-        browse.clicked.connect(lambda: self.data.setText(QFileDialog.getExistingDirectory(self, "Dataset")
-                                                         or self.data.text()))
-        data_row = QHBoxLayout()
-        data_row.addWidget(self.data, 1)
-        data_row.addWidget(browse)
-        data_row.addWidget(self.from_project)
-        self.form = QWidget()
-        form = QFormLayout(self.form)
-        form.addRow("Task", self.task)
-        form.addRow("Labeled data", data_row)
-        form.addRow("Unseen classes", self.unseen)
-        form.addRow("Text encoder", self.embedding)
-        form.addRow("Backbone", self.backbone)
-        form.addRow("Preset", self.preset)
-        form.addRow("Steps", self.steps)
-        form.addRow("Fine-tune from", self.init)
-        form.addRow("Run folder", self.out)
-        self.problems = QLabel()
-        self.problems.setTextFormat(Qt.TextFormat.PlainText)
-        self.problems.setWordWrap(True)
-        self.problems.setStyleSheet("color: #c33;")
+        self.device = QComboBox()
+        for label, key in (("Automatic (a GPU when there is one)", "auto"), ("CPU", "cpu"), ("GPU (CUDA)", "cuda")):
+            self.device.addItem(label, key)
+        self.out = QLineEdit(str(self.runs_dir / time.strftime("run-%Y%m%d-%H%M%S")))
+        for label, widget in (("Text encoder", self.embedding), ("Backbone", self.backbone), ("", self.pretrained),
+                              ("Preset", self.preset), ("Steps", self.steps), ("Device", self.device),
+                              ("Run folder", self.out)):
+            form.addRow(label, widget)
+        return page
+
+    def _run_page(self) -> QWidget:
+        page = QWidget()
         self.bar = QProgressBar()
         self.status = QLabel("Not started")
         self.evaluation = QLabel("")
@@ -146,45 +252,129 @@ class TrainingDialog(QDialog):
         self.plot.setLabel("left", "loss")
         self.plot.setMinimumHeight(160)
         self.curve = self.plot.plot(pen=pg.mkPen((31, 119, 180), width=2))
-        self.start_button = QPushButton("Start")
+        self.pause_button = QPushButton("Pause")
         self.cancel_button = QPushButton("Cancel run")
         self.resume_button = QPushButton("Resume")
         self.use_button = QPushButton("Use as the app's model")
-        for b in (self.cancel_button, self.resume_button, self.use_button):
+        for b in (self.pause_button, self.cancel_button, self.resume_button, self.use_button):
             b.setEnabled(False)
-        self.start_button.clicked.connect(lambda: self.start(resume=False))
+        self.pause_button.clicked.connect(self.toggle_pause)
         self.resume_button.clicked.connect(lambda: self.start(resume=True))
         self.cancel_button.clicked.connect(self.cancel)
         self.use_button.clicked.connect(lambda: self.model_chosen.emit(self.out.text()))
         buttons = QHBoxLayout()
-        for b in (self.start_button, self.cancel_button, self.resume_button):
+        for b in (self.pause_button, self.cancel_button, self.resume_button):
             buttons.addWidget(b)
         buttons.addStretch(1)
         buttons.addWidget(self.use_button)
-        layout = QVBoxLayout(self)
-        for w in (self.form, self.problems, self.bar, self.status, self.evaluation, self.plot, self.log):
+        layout = QVBoxLayout(page)
+        for w in (self.bar, self.status, self.evaluation, self.plot, self.log):
             layout.addWidget(w)
         layout.addLayout(buttons)
-        self.process = None
-        self.losses: tuple[list[int], list[float]] = ([], [])
-        self.last = None
-        self.thread = QThread(self)
-        self.reader = _Reader()
-        self.reader.moveToThread(self.thread)
-        self._read.connect(self.reader.read)
-        self.reader.message.connect(self._message)
-        self.thread.start()
+        return page
+
+    # -- navigation and checks --------------------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        return self.process is not None and self.process.finished is None
+
+    def settings_enabled(self) -> bool:
+        """The settings pages can be changed (not while a run goes on)."""
+        return all(self.pages.widget(i).isEnabled() for i in range(3))
+
+    def go(self, index: int) -> None:
+        index = max(0, min(index, len(PAGES) - 1))
+        self.pages.setCurrentIndex(index)
+        self.heading.setText(PAGES[index])
+        for i in range(3):
+            self.pages.widget(i).setEnabled(not self.running)
+        self.back_button.setEnabled(index > 0 and not self.running)
+        self.next_button.setEnabled(index < 2)
+        self.start_button.setEnabled(index >= 2 and not self.running)
+        if index < 3:
+            self.problems.setText("")
+
+    def next_page(self) -> bool:
+        errors = self.page_errors(self.pages.currentIndex())
+        self.problems.setText("\n".join(errors))
+        if not errors:
+            self.go(self.pages.currentIndex() + 1)
+        return not errors
+
+    @property
+    def kind(self) -> str:
+        return self.task.currentData()
+
+    def _task_changed(self) -> None:
+        selftrain = self.kind == "selftrain"
+        self.labeled_box.setVisible(not selftrain)
+        self.self_box.setVisible(selftrain)
+        for w in (self.embedding, self.backbone, self.pretrained, self.preset):
+            w.setEnabled(self.kind in ("rn", "zs3net", "spnet"))
+        self.task_help.setText({
+            "rn": "Relation Network (RN paper): a binary map per class from the image and the class name's vector; "
+                  "good at classes it never saw.",
+            "zs3net": "ZS3Net: DeepLabv3+ on the seen classes, then a generator makes features for the unseen "
+                      "names and the classifier is refit.",
+            "spnet": "SPNet: pixel features projected onto the class names' vectors (calibrate in the app).",
+            "selftrain": "ZS5Net: a ZS3Net run labels a folder of unlabeled images itself (its most confident "
+                         "pixels of each unseen class) and trains on them.",
+            "finetune": "Continue from a run's weights on new labeled data, e.g. the images of this project you "
+                        "marked done: a class that started zero-shot improves with each corrected image.",
+        }[self.kind])
+
+    def method(self) -> tuple[str, str]:
+        """The ``--method`` of this run (a fine-tune takes its run's) and an error."""
+        if self.kind == "finetune":
+            return checks.run_method(self.init.text().strip())
+        return self.kind, ""
+
+    def page_errors(self, index: int) -> list[str]:
+        """What blocks leaving page ``index`` (0: task, 1: data, 2: model)."""
+        if index == 0 or self.kind is None:
+            return []
+        if index == 1:
+            if self.kind == "selftrain":
+                return checks.check_selftrain(self.base_run.text().strip(), self.unlabeled.text().strip())
+            errors, self._names = checks.check_data(self.data_kind.currentData(), self.data.text().strip(),
+                                                    self.unseen.text())
+            method, error = self.method()
+            if error and (self.kind == "finetune" or self.init.text().strip()):
+                errors.append(error)
+            return errors
+        errors = []
+        if self.kind != "selftrain":
+            errors = checks.check_words(self.embedding.currentText().strip(), getattr(self, "_names", []))
+            errors += checks.check_model(self.backbone.currentText(), self.pretrained.isChecked(),
+                                         self.device.currentData())
+        elif self.device.currentData() == "cuda":
+            errors = checks.check_model("tiny", False, "cuda")
+        if not self.out.text().strip():
+            errors.append("Choose a run folder.")
+        return errors
 
     def train_args(self) -> list[str]:
-        args = ["--method", self.task.currentData(), "--data", self.data.text(), "--embedding",
-                self.embedding.currentText(), "--backbone", self.backbone.currentText(), "--preset",
-                self.preset.currentText(), "--out", self.out.text()]
+        """Arguments of ``zerolabel train`` / ``selftrain`` for the current settings."""
+        device = ["--device", self.device.currentData()]
+        if self.kind == "selftrain":
+            return [self.base_run.text().strip(), "--unlabeled", self.unlabeled.text().strip(), "--top-p",
+                    str(self.top_p.value()), "--rounds", str(self.rounds.value()), *(
+                        ["--steps", str(self.steps.value())] if self.steps.value() else []),
+                    "--out", self.out.text().strip(), *device]
+        args = ["--method", self.method()[0], "--data",
+                checks.data_spec(self.data_kind.currentData(), self.data.text().strip()), "--embedding",
+                self.embedding.currentText().strip(), "--backbone", self.backbone.currentText(), "--preset",
+                self.preset.currentText(), "--out", self.out.text().strip(), *device]
+        if self.pretrained.isChecked():
+            args.append("--pretrained")
         if self.unseen.text().strip():
             args += ["--unseen", self.unseen.text().strip()]
         if self.steps.value():
             args += ["--steps", str(self.steps.value())]
         if self.init.text().strip():
             args += ["--init", self.init.text().strip()]
+        if self.freeze.isChecked():
+            args.append("--freeze-backbone")
         return args
 
     def use_project(self) -> None:
@@ -199,34 +389,95 @@ class TrainingDialog(QDialog):
         for _ in export_dataset(self.project, done, out):
             pass
         (out / "ImageSets" / "Segmentation" / "val.txt").write_text("".join(f"{i}\n" for i in done))
+        self.data_kind.setCurrentIndex(0)
         self.data.setText(str(out))
         self.unseen.setText("")
         self.problems.setText("")
-        self.status.setText(f"{len(done)} done image(s) written to {out} (validation = the same images: "
-                            "there is no other labeled data; the test is your next corrections)")
+        self.data_note.setText(f"{len(done)} done image(s) written to {out} (validation = the same images: there "
+                               "is no other labeled data; the test is your next corrections)")
 
-    def start(self, resume: bool = False, extra: list[str] | None = None) -> bool:
-        errors, _ = validate(self.data.text(), self.unseen.text(), self.embedding.currentText())
-        self.problems.setText("\n".join(errors))
-        if errors:
+    # -- runs -------------------------------------------------------------------------------------------
+    def refresh_runs(self) -> None:
+        from training.runs import list_runs
+
+        self.runs.clear()
+        for info in list_runs(self.runs_dir):
+            item = QListWidgetItem(info.describe())
+            item.setData(256, info)
+            self.runs.addItem(item)
+        if not self.runs.count():
+            self.runs.addItem(QListWidgetItem("(no runs yet)"))
+        self._run_selected(self.runs.currentItem())
+
+    def _run_selected(self, item) -> None:
+        info = item.data(256) if item is not None else None
+        self.resume_listed.setEnabled(info is not None and info.resumable)
+        self.use_listed.setEnabled(info is not None and info.usable)
+
+    def resume_selected(self) -> bool:
+        """Continue the selected stopped or interrupted run (``--resume`` with its own settings)."""
+        item = self.runs.currentItem()
+        info = item.data(256) if item is not None else None
+        if info is None or not info.resumable:
             return False
+        self.out.setText(str(info.path))
+        steps = ["--steps", str(self.steps.value())] if self.steps.value() else []  # else the run's own
+        return self._launch([*info.command[1:], *steps, "--resume", "--device", self.device.currentData()], "train",
+                            resume=True)
+
+    # -- the run ----------------------------------------------------------------------------------------
+    def start(self, resume: bool = False, extra: list[str] | None = None) -> bool:
+        """Check every page, then start the trainer (``resume``: continue the run folder's ``last.pt``)."""
+        for index in (1, 2):
+            errors = self.page_errors(index)
+            out = Path(self.out.text().strip())
+            if index == 2 and not resume and ((out / "status.json").is_file() or (out / "last.pt").is_file()):
+                errors.append(f"{out} already holds a run: choose another run folder (or resume that run).")
+            if errors:
+                self.go(index)
+                self.problems.setText("\n".join(errors))
+                return False
+        command = "selftrain" if self.kind == "selftrain" else "train"
+        return self._launch([*self.train_args(), *(extra or []), *(["--resume"] if resume else [])], command,
+                            resume)
+
+    def _launch(self, args: list[str], command: str, resume: bool) -> bool:
+        from core.errors import ZerolabelError
         from training.launcher import TrainProcess
 
+        try:
+            process = TrainProcess(args, command=command)
+        except ZerolabelError as exc:
+            self.problems.setText(str(exc))
+            return False
+        self.process, self.command = process, command
         self.losses = ([], []) if not resume else self.losses
         self.last = None
-        self.process = TrainProcess([*self.train_args(), *(extra or []), *(["--resume"] if resume else [])])
-        self.form.setEnabled(False)
-        self.start_button.setEnabled(False)
-        self.resume_button.setEnabled(False)
-        self.cancel_button.setEnabled(True)
-        self.use_button.setEnabled(False)
+        self.go(3)
+        for b, on in ((self.pause_button, True), (self.cancel_button, True), (self.resume_button, False),
+                      (self.use_button, False)):
+            b.setEnabled(on)
+        self.pause_button.setText("Pause")
         self.status.setText("Starting the trainer…")
         self._read.emit(self.process)
         return True
 
+    def toggle_pause(self) -> None:
+        if self.process is None or self.process.finished is not None:
+            return
+        if self.process.paused:
+            self.process.unpause()
+            self.pause_button.setText("Pause")
+            self.status.setText(self.status.text().removesuffix("   (paused)"))
+        else:
+            self.process.pause()
+            self.pause_button.setText("Continue")
+            self.status.setText(f"{self.status.text()}   (paused)")
+
     def cancel(self) -> None:
         if self.process is not None:
             self.process.cancel()
+            self.pause_button.setEnabled(False)
             self.status.setText("Stopping after this step (a checkpoint is written)…")
 
     def _message(self, msg) -> None:
@@ -250,17 +501,23 @@ class TrainingDialog(QDialog):
         elif isinstance(msg, Log):
             self.log.appendPlainText(msg.text)
         elif isinstance(msg, Finished):
-            self.curve.setData(*self.losses)
-            self.cancel_button.setEnabled(False)
-            self.start_button.setEnabled(True)
-            self.form.setEnabled(True)
-            self.resume_button.setEnabled(msg.status == "stopped")
-            self.use_button.setEnabled(msg.status == "done")
-            text = {"done": "Finished", "stopped": "Stopped; Resume continues from the last checkpoint",
-                    "failed": "The trainer failed (the app is fine)"}[msg.status]
-            self.status.setText(f"{text} at step {msg.step}")
-            if msg.error:
-                self.log.appendPlainText(msg.error)
+            self._finished(msg)
+
+    def _finished(self, msg) -> None:
+        self.curve.setData(*self.losses)
+        for b in (self.cancel_button, self.pause_button):
+            b.setEnabled(False)
+        self.go(3)  # unlocks the settings
+        self.resume_button.setEnabled(msg.status == "stopped" and self.command == "train")
+        self.use_button.setEnabled(msg.status == "done")
+        text = {"done": "Finished", "stopped": "Stopped; Resume continues from the last checkpoint",
+                "failed": "The trainer failed (the app is fine)"}[msg.status]
+        if msg.status == "stopped" and self.command != "train":
+            text = "Stopped; start it again from the first page"
+        self.status.setText(f"{text} at step {msg.step}")
+        if msg.error:
+            self.log.appendPlainText(msg.error)
+        self.refresh_runs()
 
     def done(self, result: int) -> None:
         if self.process is not None:

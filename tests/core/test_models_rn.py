@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import torch
 from torch.nn import functional as F
@@ -292,3 +294,24 @@ def test_torchvision_weights_come_only_from_the_hub_cache(tmp_path, monkeypatch)
     torch.save(state, target)
     with pytest.raises(WeightsError, match=r"vgg16-397923af.pth: the weights do not fit.*features.0.weight"):
         build_backbone("vgg16", pretrained=True)
+
+
+def test_the_torch_free_weights_check_names_the_files_torchvision_reads(tmp_path, monkeypatch) -> None:
+    """core.hub (the app's pre-start check, no torch) agrees with the weight enums and the hub dir."""
+    from torchvision.models import ResNet101_Weights, VGG16_Weights
+
+    from core.hub import hub_dir, missing_weights, weights_file
+
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    assert hub_dir() == Path(torch.hub.get_dir())
+    monkeypatch.delenv("TORCH_HOME")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert hub_dir() == Path(torch.hub.get_dir())
+    for name, weights in (("vgg16", VGG16_Weights.IMAGENET1K_V1), ("resnet101", ResNet101_Weights.IMAGENET1K_V2)):
+        assert weights_file(name) == hub_weights_path(weights)
+        assert weights.url in missing_weights(name, pretrained=True)
+        assert missing_weights(name, pretrained=False) == ""
+        weights_file(name).parent.mkdir(parents=True, exist_ok=True)
+        weights_file(name).write_bytes(b"")
+        assert missing_weights(name, pretrained=True) == ""
+    assert weights_file("tiny") is None and missing_weights("effnet-lite0", pretrained=True) == ""

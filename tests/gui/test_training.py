@@ -3,9 +3,12 @@ cancel and resume, a killed trainer that leaves the app usable."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from core.data.shapes import ShapesConfig, write_shapes
+from gui.training import TASKS
 
 FAST = ["--batch-size", "2", "--image-size", "32", "--eval-every", "1000", "--checkpoint-every", "1000"]
 
@@ -31,11 +34,15 @@ def dialog(qtbot, tmp_path):
 def test_validation_speaks_before_anything_starts(dialog, shapes, tmp_path):
     dialog.data.setText(str(tmp_path / "nothing"))
     assert not dialog.start()
-    assert "labelmap.txt" in dialog.problems.text() and dialog.process is None
+    assert "nothing: no such folder" in dialog.problems.text() and dialog.process is None
+    (tmp_path / "empty").mkdir()
+    dialog.data.setText(str(tmp_path / "empty"))
+    assert not dialog.start()
+    assert "no labelmap.txt" in dialog.problems.text() and dialog.pages.currentIndex() == 1
     dialog.data.setText(str(shapes))
     dialog.unseen.setText("sea lion")
     assert not dialog.start()
-    assert "'sea lion' is not one of the dataset's classes" in dialog.problems.text()
+    assert "'sea lion'" in dialog.problems.text() and "is not" in dialog.problems.text()
 
 
 def test_run_progress_cancel_resume_and_use(qtbot, dialog, shapes):
@@ -45,7 +52,7 @@ def test_run_progress_cancel_resume_and_use(qtbot, dialog, shapes):
     dialog.steps.setValue(100_000)
     assert dialog.start(extra=FAST)
     qtbot.waitUntil(lambda: isinstance(dialog.last, StepDone) and dialog.last.step >= 3, timeout=60_000)
-    assert dialog.bar.value() >= 3 and "loss" in dialog.status.text() and not dialog.form.isEnabled()
+    assert dialog.bar.value() >= 3 and "loss" in dialog.status.text() and not dialog.settings_enabled()
     dialog.cancel_button.click()
     qtbot.waitUntil(lambda: isinstance(dialog.last, Finished), timeout=60_000)
     assert dialog.last.status == "stopped" and dialog.resume_button.isEnabled()
@@ -71,7 +78,7 @@ def test_a_killed_trainer_shows_the_error_and_the_dialog_stays_usable(qtbot, dia
     qtbot.waitUntil(lambda: isinstance(dialog.last, Finished), timeout=60_000)
     assert dialog.last.status == "failed" and "failed" in dialog.status.text()
     assert "exit code -9" in dialog.log.toPlainText()
-    assert dialog.start_button.isEnabled() and dialog.form.isEnabled()
+    assert dialog.start_button.isEnabled() and dialog.settings_enabled()
 
 
 def test_done_images_of_the_project_become_training_data_for_a_fine_tune(qtbot, photos, tmp_path):
@@ -93,20 +100,157 @@ def test_done_images_of_the_project_become_training_data_for_a_fine_tune(qtbot, 
     qtbot.addWidget(dialog)
     dialog.use_project()
     data = dialog.data.text()
-    assert "2 done image(s)" in dialog.status.text()
+    assert "2 done image(s)" in dialog.data_note.text()
     assert sorted((tmp_path / "runs").glob("data-*/SegmentationClass/*.png")) and data
-    from pathlib import Path
-
     assert set((Path(data) / "ImageSets/Segmentation/train.txt").read_text().split()) == {"test_00000", "test_00001"}
     dialog.steps.setValue(3)
     assert dialog.start(extra=FAST)
     qtbot.waitUntil(lambda: isinstance(dialog.last, Finished), timeout=60_000)
     assert dialog.last.status == "done", dialog.log.toPlainText()
     first = dialog.out.text()
-    # fine-tune that run again from the dialog (--init)
+    # the "Fine-tune an existing run" task: the method comes from the run, only the layers above the backbone
+    dialog.task.setCurrentIndex([key for _, key in TASKS].index("finetune"))
+    assert not dialog.start() and "Choose the run to start from" in dialog.problems.text()
     dialog.init.setText(first)
+    dialog.freeze.setChecked(True)
+    assert not dialog.start() and "already holds a run" in dialog.problems.text()
     dialog.out.setText(str(tmp_path / "runs" / "again"))
     assert dialog.start(extra=FAST)
+    assert {"--init", "--freeze-backbone"} <= set(dialog.process.args)
+    assert dialog.process.args[dialog.process.args.index("--method") + 1] == "rn"
     qtbot.waitUntil(lambda: isinstance(dialog.last, Finished), timeout=60_000)
     assert dialog.last.status == "done" and "initialised" in dialog.log.toPlainText()
     dialog.done(0)
+
+
+def test_the_wizard_checks_each_page_and_pause_holds_the_trainer(qtbot, dialog, shapes):
+    from core.inference.runtime import has_nvidia_gpu
+    from training.messages import Finished, StepDone
+
+    assert dialog.heading.text() == "1. What to do"
+    dialog.next_button.click()
+    assert dialog.pages.currentIndex() == 1
+    dialog.next_button.click()  # no data yet: the page says so and stays
+    assert dialog.pages.currentIndex() == 1 and "Choose the labeled data" in dialog.problems.text()
+    dialog.data.setText(str(shapes))
+    dialog.next_button.click()
+    assert dialog.pages.currentIndex() == 2 and dialog.problems.text() == ""
+    dialog.device.setCurrentIndex(dialog.device.findData("cuda"))
+    dialog.start_button.click()
+    assert ("No NVIDIA GPU" in dialog.problems.text()) == (not has_nvidia_gpu())
+    dialog.device.setCurrentIndex(dialog.device.findData("cpu"))
+    dialog.steps.setValue(100_000)
+    dialog.start_button.click()
+    assert dialog.pages.currentIndex() == 3 and "--device" in dialog.process.args
+    qtbot.waitUntil(lambda: isinstance(dialog.last, StepDone) and dialog.last.step >= 2, timeout=60_000)
+    dialog.pause_button.click()
+    assert dialog.pause_button.text() == "Continue" and "(paused)" in dialog.status.text()
+    qtbot.wait(700)  # a message already on its way may still arrive
+    held = dialog.last.step
+    qtbot.wait(1500)
+    assert dialog.last.step == held  # the trainer is suspended: no step is made
+    dialog.pause_button.click()
+    qtbot.waitUntil(lambda: isinstance(dialog.last, StepDone) and dialog.last.step > held, timeout=60_000)
+    dialog.cancel_button.click()
+    qtbot.waitUntil(lambda: isinstance(dialog.last, Finished), timeout=60_000)
+    assert dialog.last.status == "stopped"
+
+
+def test_runs_survive_the_dialog_one_cancelled_one_killed_and_the_killed_one_resumes(qtbot, shapes, tmp_path):
+    from gui.training import TrainingDialog
+    from training.messages import Finished, StepDone
+
+    runs = tmp_path / "runs"
+    first = TrainingDialog("", str(runs))
+    qtbot.addWidget(first)
+    first.data.setText(str(shapes))
+    first.steps.setValue(100_000)
+    first.out.setText(str(runs / "cancelled"))
+    assert first.start(extra=[*FAST[:-1], "2"])  # a checkpoint every 2 steps
+    qtbot.waitUntil(lambda: isinstance(first.last, StepDone) and first.last.step >= 3, timeout=60_000)
+    first.cancel_button.click()
+    qtbot.waitUntil(lambda: isinstance(first.last, Finished), timeout=60_000)
+    first.out.setText(str(runs / "killed"))
+    assert first.start(extra=[*FAST[:-1], "2"])
+    qtbot.waitUntil(lambda: (runs / "killed" / "last.pt").is_file() and first.last.step >= 5, timeout=60_000)
+    first.process.kill()  # as if the app (or the machine) went down mid-run
+    qtbot.waitUntil(lambda: isinstance(first.last, Finished), timeout=60_000)
+    first.done(0)
+
+    again = TrainingDialog("", str(runs))  # the app opened again later
+    qtbot.addWidget(again)
+    listed = {again.runs.item(i).data(256).name: again.runs.item(i).data(256) for i in range(again.runs.count())}
+    assert listed["cancelled"].status == "stopped" and listed["killed"].status == "interrupted"
+    assert listed["killed"].resumable and listed["cancelled"].resumable and not listed["killed"].usable
+    assert "interrupted" in listed["killed"].describe()
+    row = [again.runs.item(i).data(256).name for i in range(again.runs.count())].index("killed")
+    again.runs.setCurrentRow(row)
+    assert again.resume_listed.isEnabled() and not again.use_listed.isEnabled()
+    checkpoint = listed["killed"].step
+    again.steps.setValue(checkpoint + 2)
+    with qtbot.waitSignal(again.reader.message, timeout=60_000):
+        again.resume_listed.click()
+    qtbot.waitUntil(lambda: isinstance(again.last, Finished), timeout=60_000)
+    assert again.last.status == "done" and again.last.step == checkpoint + 2
+    listed = {again.runs.item(i).data(256).name: again.runs.item(i).data(256) for i in range(again.runs.count())}
+    assert listed["killed"].usable and listed["cancelled"].resumable  # the other run is still there to resume
+    again.done(0)
+
+
+def test_self_training_zs5net_from_the_wizard(qtbot, dialog, shapes, tmp_path):
+    import shutil
+
+    from training.cli import main
+    from training.messages import Finished
+
+    base = tmp_path / "zs3"
+    assert main(["train", "--method", "zs3net", "--data", str(shapes), "--out", str(base), "--steps", "4",
+                 "--gmmn-steps", "5", *FAST]) == 0
+    unlabeled = tmp_path / "unlabeled images"
+    unlabeled.mkdir()
+    for path in sorted((shapes / "JPEGImages").glob("test_*"))[:4]:
+        shutil.copy(path, unlabeled / path.name)
+    dialog.task.setCurrentIndex([key for _, key in TASKS].index("selftrain"))
+    assert not dialog.self_box.isHidden() and dialog.labeled_box.isHidden()
+    dialog.base_run.setText(str(shapes))
+    dialog.unlabeled.setText(str(tmp_path / "missing"))
+    assert not dialog.start()
+    assert "no best.pt" in dialog.problems.text() and "choose a folder of unlabeled images" in dialog.problems.text()
+    dialog.base_run.setText(str(base))
+    dialog.unlabeled.setText(str(unlabeled))
+    dialog.steps.setValue(3)
+    assert dialog.start()
+    assert dialog.process.args[dialog.process.args.index("selftrain") + 1] == str(base)
+    qtbot.waitUntil(lambda: isinstance(dialog.last, Finished), timeout=60_000)
+    assert dialog.last.status == "done", dialog.log.toPlainText()
+    assert "pseudo-labelled pixels per unseen class on 4 images" in dialog.log.toPlainText()
+    assert (Path(dialog.out.text()) / "best.pt").is_file() and dialog.use_button.isEnabled()
+    assert dialog.bar.value() == 3 and len(dialog.losses[0]) == 3
+
+
+def test_a_paper_dataset_needs_a_split_and_trains_from_its_own_folder(dialog, tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    from core.io.image import write_label_png
+
+    voc = tmp_path / "VOC2012"
+    for n in range(3):
+        (voc / "JPEGImages").mkdir(parents=True, exist_ok=True)
+        Image.fromarray(np.full((40, 50, 3), 40 * n, np.uint8)).save(voc / "JPEGImages" / f"2007_00000{n}.jpg")
+        labels = np.zeros((40, 50), np.uint8)
+        labels[5:20, 5:20] = n + 1
+        write_label_png(voc / "SegmentationClass" / f"2007_00000{n}.png", labels)
+    (voc / "ImageSets" / "Segmentation").mkdir(parents=True)
+    (voc / "ImageSets" / "Segmentation" / "train.txt").write_text("2007_000000\n2007_000001\n")
+    (voc / "ImageSets" / "Segmentation" / "val.txt").write_text("2007_000002\n")
+    dialog.data_kind.setCurrentIndex(dialog.data_kind.findData("voc"))
+    dialog.data.setText(str(voc))
+    dialog.go(1)
+    assert not dialog.next_page() and "type the unseen classes or pick a paper's split" in dialog.problems.text()
+    dialog.split.setCurrentIndex(dialog.split.findData("split:voc_15_5"))
+    assert dialog.unseen.text() == "split:voc_15_5"
+    assert dialog.next_page(), dialog.problems.text()
+    assert dialog.page_errors(2) == []  # every VOC class name is known to GloVe (tvmonitor, pottedplant, ...)
+    args = dialog.train_args()
+    assert args[args.index("--data") + 1] == f"voc:{voc}" and args[args.index("--unseen") + 1] == "split:voc_15_5"

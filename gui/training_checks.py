@@ -1,0 +1,111 @@
+"""The training wizard's checks, in a labeler's words: everything is verified before a trainer starts.
+
+Qt-free and torch-free (they run in the app's process on every "Next"): datasets are opened with core's readers,
+class names go through the chosen text encoder, ImageNet weights and a GPU are looked for on disk.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from core.errors import ZerolabelError
+
+#: Data kinds of the wizard: (label, prefix of the `--data` spec, what the folder is).
+DATA_KINDS = [
+    ("A dataset folder in zerolabel's layout", "", "a folder with labelmap.txt, JPEGImages/, SegmentationClass/"),
+    ("PASCAL VOC 2012", "voc", "the VOC2012 folder (JPEGImages/, SegmentationClass/, ImageSets/)"),
+    ("COCO-Stuff 164k", "cocostuff", "the folder with images/ and stuffthingmaps/"),
+    ("CUB-200-2011", "cub", "the CUB_200_2011 folder (images/, segmentations/, attributes/)"),
+    ("Pascal-Context", "context", "the folder with JPEGImages/ and the 459-label .mat files"),
+]
+#: Methods a ZS5Net self-training run can start from (softmax models with a classifier over all classes).
+SELFTRAIN_BASES = ("zs3net", "zs3net-gc", "spnet", "devise")
+
+
+def data_spec(kind: str, folder: str) -> str:
+    """The ``--data`` value: ``FOLDER`` for our layout, ``voc:FOLDER`` for the papers' datasets."""
+    return f"{kind}:{folder}" if kind else folder
+
+
+def check_data(kind: str, folder: str, unseen: str) -> tuple[list[str], list[str]]:
+    """Errors for the labeled data and the split, and the dataset's class names (background first)."""
+    from core.data.open import open_dataset, resolve_unseen
+
+    root = Path(folder)
+    if not folder:
+        return ["Choose the labeled data: a dataset folder (Browse…), or “Use this project's done images”."], []
+    if not root.is_dir():
+        return [f"{root}: no such folder."], []
+    if not kind and not (root / "labelmap.txt").is_file():
+        return [f"{root}: not a dataset in zerolabel's layout (no labelmap.txt). Pick a folder exported with "
+                "File ▸ Export ▸ Dataset or made by `zerolabel data`, or choose the dataset's kind above."], []
+    typed = [n.strip() for n in unseen.split(",") if n.strip()] if unseen.strip() else None
+    if kind and not typed:
+        return ["The papers' datasets have no unseen.txt: type the unseen classes or pick a paper's split."], []
+    try:
+        dataset = open_dataset(data_spec(kind, folder), typed)
+    except (ZerolabelError, OSError, ValueError) as exc:
+        return [str(exc)], []
+    errors = []
+    names = list(dataset.classes)
+    for name in resolve_unseen(typed) or ():
+        if name not in names:
+            errors.append(f"Unseen class {name!r} is not one of the dataset's classes ({', '.join(names[1:9])}…).")
+    if len(dataset.seen) < 2:
+        errors.append("At least two seen classes are needed to train (every other class is unseen).")
+    if "train" not in dataset.splits() or not dataset.ids("train"):
+        errors.append(f"{root}: the dataset has no training images (ImageSets/Segmentation/train.txt).")
+    return errors, names
+
+
+def check_words(embedding: str, names: list[str]) -> list[str]:
+    """Errors for class names the text encoder cannot embed (each word named)."""
+    try:
+        from core.embeddings import build_encoder
+
+        missing = build_encoder(embedding).missing(names[1:])
+    except (ZerolabelError, OSError, ValueError) as exc:
+        return [f"The text encoder {embedding!r} cannot be loaded: {exc}"]
+    return [f"The text encoder does not know {', '.join(map(repr, words))} (class {name!r}); rename the class or "
+            "pick another text encoder." for name, words in missing.items()]
+
+
+def check_model(backbone: str, pretrained: bool, device: str) -> list[str]:
+    """Errors for ImageNet weights that are not on disk and a GPU that is not there."""
+    from core.hub import missing_weights
+    from core.inference.runtime import has_nvidia_gpu
+
+    errors = [e for e in [missing_weights(backbone, pretrained)] if e]
+    if device == "cuda" and not has_nvidia_gpu():
+        errors.append("No NVIDIA GPU (driver) was found on this machine: choose “Automatic” or “CPU”.")
+    return errors
+
+
+def run_method(run: str) -> tuple[str, str]:
+    """``(method, error)`` of a finished run folder (read from its config.json)."""
+    path = Path(run)
+    if not run:
+        return "", "Choose the run to start from (a run folder of zerolabel train)."
+    if not ((path / "best.pt").is_file() or (path / "last.pt").is_file()):
+        return "", f"{path}: no best.pt or last.pt in it; is it a run folder of zerolabel train?"
+    try:
+        return str(json.loads((path / "config.json").read_text(encoding="utf-8"))["method"]), ""
+    except (OSError, ValueError, KeyError, TypeError):
+        return "", f"{path / 'config.json'}: missing or unreadable; the run cannot be continued from the app."
+
+
+def check_selftrain(base: str, unlabeled: str) -> list[str]:
+    """Errors for a ZS5Net self-training: a softmax base run and a folder with images."""
+    from core.data.unlabeled import UnlabeledFolder
+
+    method, error = run_method(base)
+    errors = [error] if error else []
+    if method and method not in SELFTRAIN_BASES:
+        errors.append(f"{base} is a {method} run; self-training (ZS5Net) starts from a ZS3Net (or SPNet / DeViSE) "
+                      "run: train one first.")
+    if not unlabeled or not Path(unlabeled).is_dir():
+        errors.append(f"{unlabeled or 'No folder'}: choose a folder of unlabeled images.")
+    elif len(UnlabeledFolder(unlabeled)) == 0:
+        errors.append(f"{unlabeled}: no images (.jpg, .png, …) in this folder or below it.")
+    return errors
