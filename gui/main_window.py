@@ -469,24 +469,28 @@ class MainWindow(EditsMixin, QMainWindow):
         self.save()
         ExportDialog(self.project, self.image_id, self).exec()
 
-    def project_runs(self) -> list[Path]:
-        """Run folders under PROJECT/runs (from the app or `zerolabel train --out PROJECT/runs/NAME`)."""
-        folder = self.project.root / "runs" if self.project else None
-        if folder is None or not folder.is_dir():
-            return []
-        return sorted((p for p in folder.iterdir() if (p / "best.pt").is_file() or (p / "manifest.json").is_file()),
-                      key=lambda p: p.stat().st_mtime, reverse=True)
+    def project_runs(self) -> list:
+        """Runs under PROJECT/runs (from the app or `zerolabel train --out PROJECT/runs/NAME`), newest first."""
+        from training.runs import list_runs
+
+        return list_runs(self.project.root / "runs") if self.project else []
 
     def refresh_runs(self) -> None:
         self.runs_menu.clear()
         for run in self.project_runs():
-            self.runs_menu.addAction(run.name, lambda r=str(run): self.load_model(r))
+            action = self.runs_menu.addAction(run.describe(), lambda r=str(run.path): self.load_model(r))
+            action.setEnabled(run.usable)  # a stopped or running one is continued from the training dialog
         if self.runs_menu.isEmpty():
             self.runs_menu.addAction("(none yet: Training ▸ Train a Model)").setEnabled(False)
 
     def training_dialog(self) -> None:
         from gui.training import TrainingDialog
 
+        current = getattr(self, "trainer_dialog", None)
+        if current is not None and (current.running or current.isVisible()):
+            current.show()  # one trainer at a time: bring the open one back
+            current.raise_()
+            return
         runs = str(self.project.root / "runs") if self.project else ""
         data = str(self.project.root) if self.project and (self.project.root / "JPEGImages").is_dir() else ""
         self.trainer_dialog = TrainingDialog(data, runs, self, project=self.project)
@@ -509,6 +513,8 @@ class MainWindow(EditsMixin, QMainWindow):
             except Exception as exc:  # the autosave still holds the edits for recovery
                 self.error(f"Could not save {self.image_id}", str(exc))
         self.settings.setValue("geometry", self.saveGeometry())
+        if getattr(self, "trainer_dialog", None) is not None:
+            self.trainer_dialog.done(0)  # a running trainer stops cooperatively: last.pt, resumable later
         for thread in (self.predict_thread, self.disk_thread):
             thread.quit()
             thread.wait(5000)

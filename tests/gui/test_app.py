@@ -200,5 +200,10 @@ def test_runs_of_the_project_are_listed_newest_first(qtbot, make_window, photos)
         (photos / "runs" / name / "best.pt").write_bytes(b"x")
         os.utime(photos / "runs" / name, (1000 + n, 1000 + n))
     (photos / "runs" / "data-123").mkdir()  # a dataset written by the dialog is not a run
+    (photos / "runs" / "stopped").mkdir()
+    (photos / "runs" / "stopped" / "last.pt").write_bytes(b"x")
+    os.utime(photos / "runs" / "stopped", (900, 900))
     window.refresh_runs()
-    assert [a.text() for a in window.runs_menu.actions()] == ["new", "old"]
+    actions = window.runs_menu.actions()
+    assert [a.text().split(" — ")[0] for a in actions] == ["new", "old", "stopped"]
+    assert [a.isEnabled() for a in actions] == [True, True, False] and "stopped" in actions[2].text()

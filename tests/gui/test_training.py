@@ -254,3 +254,22 @@ def test_a_paper_dataset_needs_a_split_and_trains_from_its_own_folder(dialog, tm
     assert dialog.page_errors(2) == []  # every VOC class name is known to GloVe (tvmonitor, pottedplant, ...)
     args = dialog.train_args()
     assert args[args.index("--data") + 1] == f"voc:{voc}" and args[args.index("--unseen") + 1] == "split:voc_15_5"
+
+
+def test_closing_the_app_mid_run_leaves_a_run_to_resume(qtbot, make_window, photos, shapes):
+    from training.messages import StepDone
+    from training.runs import list_runs
+
+    window = make_window()
+    window.open_path(photos)
+    window.training_dialog()
+    dialog = window.trainer_dialog
+    window.training_dialog()
+    assert window.trainer_dialog is dialog  # the open dialog comes back, no second one
+    dialog.data.setText(str(shapes))
+    dialog.steps.setValue(100_000)
+    assert dialog.start(extra=[*FAST[:-1], "2"])
+    qtbot.waitUntil(lambda: isinstance(dialog.last, StepDone) and dialog.last.step >= 3, timeout=60_000)
+    window.close()
+    (run,) = list_runs(photos / "runs")
+    assert run.status == "stopped" and run.resumable and run.step >= 3 and (run.path / "last.pt").is_file()
