@@ -173,14 +173,15 @@ class MainWindow(EditsMixin, QMainWindow):
         self._post_load.connect(self.disk.load)
         self._post_save.connect(self.disk.save)
         self.worker.model_ready.connect(self._model_ready)
-        self.worker.model_failed.connect(lambda msg: self.error("The model could not be loaded", msg))
+        # bound methods, not lambdas: PySide6 runs a lambda in the emitting (worker) thread; a window slot is queued
+        self.worker.model_failed.connect(self._model_failed)
         self.worker.result.connect(self._prediction)
-        self.worker.failed.connect(lambda _id, msg: self.error("Prediction failed", msg))
+        self.worker.failed.connect(self._predict_failed)
         self.worker.unknown_words.connect(self._unknown)
         self.disk.loaded.connect(self._loaded)
         self.disk.load_failed.connect(self._load_failed)
         self.disk.saved.connect(self._saved)
-        self.disk.save_failed.connect(lambda i, msg: self.error(f"Could not save {i}", msg))
+        self.disk.save_failed.connect(self._save_failed)
         self.predict_thread.start()
         self.disk_thread.start()
 
@@ -505,6 +506,15 @@ class MainWindow(EditsMixin, QMainWindow):
         box.setModal(False)
         box.show()
         self.last_error = (title, message)
+
+    def _model_failed(self, message: str) -> None:
+        self.error("The model could not be loaded", message)
+
+    def _predict_failed(self, _request: int, message: str) -> None:
+        self.error("Prediction failed", message)
+
+    def _save_failed(self, image_id: str, message: str) -> None:
+        self.error(f"Could not save {image_id}", message)
 
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt API)
         if self.dirty:  # written here, not queued: the disk thread stops below

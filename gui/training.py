@@ -289,10 +289,16 @@ class TrainingDialog(QDialog):
         for i in range(3):
             self.pages.widget(i).setEnabled(not self.running)
         self.back_button.setEnabled(index > 0 and not self.running)
+        self.next_button.setVisible(index < 3)
         self.next_button.setEnabled(index < 2)
-        self.start_button.setEnabled(index >= 2 and not self.running)
+        self.start_button.setVisible(index < 3)
+        self.start_button.setEnabled(index == 2 and not self.running)
         if index < 3:
             self.problems.setText("")
+        out = Path(self.out.text().strip())
+        if index == 2 and ((out / "status.json").is_file() or (out / "last.pt").is_file()):
+            # back from a run to change settings: the next run goes to a new folder (Resume continues the old one)
+            self.out.setText(str(out.parent / time.strftime("run-%Y%m%d-%H%M%S")))
 
     def next_page(self) -> bool:
         errors = self.page_errors(self.pages.currentIndex())

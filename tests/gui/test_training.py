@@ -78,7 +78,10 @@ def test_a_killed_trainer_shows_the_error_and_the_dialog_stays_usable(qtbot, dia
     qtbot.waitUntil(lambda: isinstance(dialog.last, Finished), timeout=60_000)
     assert dialog.last.status == "failed" and "failed" in dialog.status.text()
     assert "exit code -9" in dialog.log.toPlainText()
-    assert dialog.start_button.isEnabled() and dialog.settings_enabled()
+    assert dialog.back_button.isEnabled() and dialog.settings_enabled()
+    killed = dialog.out.text()
+    dialog.back_button.click()  # back to the settings: a new run goes to a new folder
+    assert dialog.pages.currentIndex() == 2 and dialog.start_button.isEnabled() and dialog.out.text() != killed
 
 
 def test_done_images_of_the_project_become_training_data_for_a_fine_tune(qtbot, photos, tmp_path):

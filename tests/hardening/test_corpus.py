@@ -33,6 +33,7 @@ from corpus import (  # noqa: E402
     BAD_IMAGES,
     BAD_LABELMAPS,
     BAD_PROJECT_JSON,
+    bomb_png,
     edit_manifest,
     encoded,
     labelmap_text,
@@ -413,6 +414,7 @@ LABEL_FILES: dict[str, tuple[Callable[[Path], object], type[ZerolabelError], str
                            "(7, 7, 7)"),
     "16-bit-values-over-255": (lambda p: _save(p, np.full((16, 16), 1000, np.uint16)), ImageError, "1000"),
     "cmyk": (lambda p: _save(p, np.zeros((16, 16, 4), np.uint8), "CMYK", "TIFF"), ImageError, "CMYK"),
+    "bomb-rgb-50000x50000": (lambda p: p.write_bytes(bomb_png()), ImageError, "decompression bomb"),
 }
 
 
