@@ -8,8 +8,12 @@ fine-tunes the same base run (``bench/zsl_table.py``'s rn-glove) with the same s
 the control (the same fine-tuning on seen-only data), so a gain is the corrections' and not the extra steps'.
 Evaluation: ``zerolabel eval`` on the untouched test split.
 
-Usage: ``python bench/corrections.py --work /tmp/zsl [--ks 0,1,5,20] [--steps 300]``; writes
-``bench/results/corrections.md``.
+``--method zs3net`` fine-tunes the zs3net run instead (its classifier now has real features of the corrected
+classes: a classifier refit with the network), ``--freeze-backbone`` trains only what sits on the backbone
+(RN's word and relation modules, ZS3Net's DeepLab head and classifier).
+
+Usage: ``python bench/corrections.py --work /tmp/zsl [--method rn|zs3net] [--freeze-backbone] [--ks 0,1,5,20]
+[--steps 300]``; writes ``bench/results/corrections[-zs3net][-frozen].md``.
 """
 
 from __future__ import annotations
@@ -22,7 +26,8 @@ import sys
 import time
 from pathlib import Path
 
-RESULTS = Path(__file__).resolve().parent / "results" / "corrections.md"
+RESULTS = Path(__file__).resolve().parent / "results"
+BASES = {"rn": "rn-glove", "zs3net": "zs3net"}  # bench/zsl_table.py's run of each method
 
 
 def zerolabel(*args: str) -> None:
@@ -72,10 +77,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=300)
     parser.add_argument("--lr", type=float, default=2.5e-4)
     parser.add_argument("--share", type=float, default=0.2, help="share of corrected images in the training list")
+    parser.add_argument("--method", choices=sorted(BASES), default="rn")
+    parser.add_argument("--freeze-backbone", action="store_true", help="refit only the layers above the backbone")
     args = parser.parse_args(argv)
-    data, base = args.work / "shapes", args.work / "runs" / "rn-glove"
+    data, base = args.work / "shapes", args.work / "runs" / BASES[args.method]
     if not (base / "best.pt").exists():
-        raise SystemExit(f"{base}: run `python bench/zsl_table.py --work {args.work} --rows rn-glove` first")
+        raise SystemExit(f"{base}: run `python bench/zsl_table.py --work {args.work} --rows {BASES[args.method]}` "
+                         "first")
+    variant = f"{'' if args.method == 'rn' else '-' + args.method}{'-frozen' if args.freeze_backbone else ''}"
+    args.results = RESULTS / f"corrections{variant}.md"
     pool_dir = args.work / "corrections" / "pool"
     pool = make_pool(data, pool_dir)
     rows = []
@@ -87,18 +97,19 @@ def main(argv: list[str] | None = None) -> int:
         metrics[setting] = json.loads(out.read_text())
     rows.append(("zero-shot base run (no fine-tuning)", metrics, 0.0))
     for k in [int(v) for v in args.ks.split(",")]:
-        ds, run = args.work / "corrections" / f"data-k{k}", args.work / "corrections" / f"run-k{k}"
+        ds, run = args.work / "corrections" / f"data-k{k}", args.work / "corrections" / f"run{variant}-k{k}"
         make_dataset(data, pool_dir, ds, pool[:k], args.share)
         if run.exists():
             shutil.rmtree(run)
         start = time.perf_counter()
-        zerolabel("train", "--method", "rn", "--data", str(ds), "--unseen", "", "--init", str(base), "--out",
+        zerolabel("train", "--method", args.method, "--data", str(ds), "--unseen", "", "--init", str(base), "--out",
                   str(run), "--preset", "fast", "--steps", str(args.steps), "--lr", str(args.lr), "--image-size",
-                  "96", "--eval-every", str(max(1, args.steps // 3)))
+                  "96", "--eval-every", str(max(1, args.steps // 3)),
+                  *(["--freeze-backbone"] if args.freeze_backbone else []))
         seconds = time.perf_counter() - start
         metrics = {}
         for setting in ("gzlss", "zlss"):
-            out = args.work / "corrections" / f"k{k}_{setting}.json"
+            out = args.work / "corrections" / f"k{k}{variant}_{setting}.json"
             zerolabel("eval", str(run), "--data", str(data), "--setting", setting, "--json", str(out))
             metrics[setting] = json.loads(out.read_text())
         rows.append((f"fine-tuned, k = {k} corrected image{'s' if k != 1 else ''}", metrics, seconds))
@@ -111,15 +122,16 @@ def _pct(v) -> str:
 
 
 def write(rows, args) -> None:
-    lines = [f"<!-- written by: python bench/corrections.py --ks {args.ks} --steps {args.steps} --lr {args.lr} "
-             f"--share {args.share} -->",
+    lines = [f"<!-- written by: python bench/corrections.py --method {args.method}"
+             f"{' --freeze-backbone' if args.freeze_backbone else ''} --ks {args.ks} --steps {args.steps} "
+             f"--lr {args.lr} --share {args.share} -->",
              "| model | GZLSS seen mIoU | GZLSS unseen mIoU | GZLSS hIoU | ZLSS unseen mIoU | fine-tune s |",
              "|---|---:|---:|---:|---:|---:|"]
     for name, m, seconds in rows:
         g, z = m["gzlss"], m["zlss"]
         lines.append(f"| {name} | {_pct(g['seen']['mIoU'])} | {_pct(g['unseen']['mIoU'])} | {_pct(g['hIoU'])} | "
                      f"{_pct(z['unseen']['mIoU'])} | {seconds:.0f} |")
-    RESULTS.write_text("\n".join(lines) + "\n")
+    args.results.write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
 

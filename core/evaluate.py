@@ -19,6 +19,7 @@ from core.embeddings import build_encoder
 from core.metrics import Evaluator
 from core.models import load_checkpoint
 from core.models.base import IMAGENET_MEAN, IMAGENET_STD, Segmenter, predict_probabilities
+from core.models.checkpoint import CheckpointError
 
 _MEAN = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
 _STD = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
@@ -73,6 +74,10 @@ def evaluate_checkpoint(
             dataset = open_dataset(str(data), list(ckpt.split.get("unseen", [])))
     names = list(dataset.classes)
     encoder = build_encoder(ckpt.embedding_source)
+    if model.config.embed_dim not in (0, encoder.dim):
+        raise CheckpointError(f"{checkpoint}: the model takes {model.config.embed_dim}-d class vectors but its text "
+                              f"encoder {ckpt.embedding_source!r} gives {encoder.dim}-d ones; the file does not come "
+                              "from `zerolabel train` as it is, train it again")
     matrix = torch.from_numpy(encoder.embed(names[1:]))
     evaluator = Evaluator(names, unseen=dataset.unseen, setting=setting, gamma=calibration)
     ids = dataset.ids(split)[:limit] if limit else dataset.ids(split)

@@ -211,6 +211,10 @@ def run_train(args: argparse.Namespace) -> int:
     cfg = config_from_args(args)
     if args.resume and (Path(cfg.out) / "config.json").exists():
         saved = TrainConfig.read(Path(cfg.out) / "config.json")
+        for name in ("method", "data"):
+            if getattr(saved, name) != getattr(cfg, name):
+                raise ZerolabelError(f"--resume: {cfg.out} is a run with --{name} {getattr(saved, name)}, not "
+                                     f"{getattr(cfg, name)}; resume with the run's own --{name} or start a new run")
         cfg = dataclasses.replace(saved, steps=cfg.steps if args.steps else saved.steps)
     # What a later `--resume` needs to continue this run (the app's run list offers it).
     command = ["train", "--method", cfg.method, "--data", cfg.data, "--out", cfg.out]

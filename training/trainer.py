@@ -211,7 +211,19 @@ class Trainer:
         if not path.exists():
             raise TrainingError(f"--resume: {path} does not exist; start without --resume")
         model, ckpt = load_checkpoint(path)
-        self.model.load_state_dict(model.state_dict())
+        own = self.model.config
+        if (ckpt.config.method, ckpt.config.backbone, ckpt.config.embed_dim) != (own.method, own.backbone,
+                                                                                   own.embed_dim):
+            raise TrainingError(
+                f"--resume: {path} holds a {ckpt.config.method} / {ckpt.config.backbone} model with "
+                f"{ckpt.config.embed_dim}-d class vectors, this run is {own.method} / {own.backbone} with "
+                f"{own.embed_dim}-d ones; resume with the run's own settings or start a new run folder"
+            )
+        try:
+            self.model.load_state_dict(model.state_dict())
+        except RuntimeError as exc:
+            raise TrainingError(f"--resume: {path} does not fit this run's model ({str(exc).splitlines()[0]}); "
+                                "start a new run folder") from exc
         if ckpt.optimizer_state:
             self.optimizer.load_state_dict(ckpt.optimizer_state)
         if ckpt.scheduler_state:

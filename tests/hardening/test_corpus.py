@@ -303,8 +303,7 @@ def _(ctx: Ctx) -> None:
     exit2(ctx.cli(["eval", path, "--data", ctx.shapes]), "/nonexistent/vectors.bin")
 
 
-@case("eval-embedding-dim-mismatch", "zerolabel eval RUN", "exit 2 naming the checkpoint",
-      xfail="core/evaluate.py passes a [C, 50] class matrix to a 300-d model; ValueError escapes (see report)")
+@case("eval-embedding-dim-mismatch", "zerolabel eval RUN", "exit 2 naming the checkpoint")
 def _(ctx: Ctx) -> None:
     path = ctx.checkpoint(embed_dim=300)
     exit2(ctx.cli(["eval", path, "--data", ctx.shapes, "--json", ctx.out / "m.json"]), "300")
@@ -335,8 +334,15 @@ def _(ctx: Ctx) -> None:
           str(path))
 
 
-@case("train-resume-other-method", "zerolabel train --resume", "exit 2 naming last.pt and its method",
-      xfail="training/trainer.py _load_state loads another method's weights: RuntimeError escapes (see report)")
+@case("train-resume-other-flags", "zerolabel train --resume", "exit 2: --method differs from the run's config")
+def _(ctx: Ctx) -> None:
+    run = ctx.tmp / "rn run"
+    assert ctx.cli(["train", "--method", "rn", "--data", ctx.shapes, "--out", run, *_TRAIN]).code == 0
+    exit2(ctx.cli(["train", "--method", "spnet", "--data", ctx.shapes, "--out", run, "--resume", *_TRAIN]),
+          "--method rn")
+
+
+@case("train-resume-other-method", "zerolabel train --resume", "exit 2 naming last.pt and its method")
 def _(ctx: Ctx) -> None:
     path = ctx.checkpoint(name="last.pt", method="unet", embed_dim=0)
     exit2(ctx.cli(["train", "--method", "rn", "--data", ctx.shapes, "--out", path.parent, "--resume", *_TRAIN]),
