@@ -29,7 +29,7 @@ screenshots: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(PY) -m gui.screenshots docs/screenshots
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check core training gui resources tests bench
+	$(VENV)/bin/ruff check core training gui resources tests bench packaging
 	$(VENV)/bin/lint-imports
 
 test: lint
@@ -50,4 +50,4 @@ install-desktop:
 	packaging/install-desktop.sh
 
 clean:
-	rm -rf $(VENV) demo-output .pytest_cache
+	rm -rf $(VENV) demo-output .pytest_cache build dist

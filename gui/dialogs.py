@@ -86,10 +86,14 @@ class ExportDialog(QDialog):
         self.worker = ExportWorker()
         self.worker.moveToThread(self.thread)
         self._start.connect(self.worker.run)
-        self.worker.progress.connect(lambda d, t: (self.bar.setMaximum(t), self.bar.setValue(d)))
+        self.worker.progress.connect(self._progress)  # a method, not a lambda: runs in the UI thread (queued)
         self.worker.finished.connect(self._finished)
         self.thread.start()
         self.result_message: str | None = None
+
+    def _progress(self, done: int, total: int) -> None:
+        self.bar.setMaximum(total)
+        self.bar.setValue(done)
 
     def _default_name(self) -> None:
         fmt = self.format.currentData()
