@@ -15,3 +15,17 @@ import pytest  # noqa: E402
 def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
     """Point ZEROLABEL_HOME at a fresh folder so no test touches the user's store or settings."""
     monkeypatch.setenv("ZEROLABEL_HOME", str(tmp_path_factory.mktemp("zerolabel-home")))
+
+
+@pytest.fixture(scope="module")
+def one_thread():
+    """Small tensors: one intra-op torch thread is faster, and immune to a busy machine (no OpenMP spinning).
+
+    Use with ``pytestmark = pytest.mark.usefixtures("one_thread")`` in a module.
+    """
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -26,13 +26,7 @@ from core.models.relation import tiled_conv
 VARIANTS = [{}, {"word_module": "cnn"}, {"head": "deeplabv3"}, {"head": "deeplabv3", "word_module": "cnn"}]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Small tensors: one intra-op thread is faster, and immune to a busy machine (no OpenMP spinning)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _emb(n: int, d: int = 50, seed: int = 0) -> torch.Tensor:

@@ -49,12 +49,7 @@ GOOD_LABELMAP = labelmap_text(["background", "cat"])
 SPACED = "dossier é 画像 🐱/sous dossier"  # unicode and spaces in every path of the image cases
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @dataclass
