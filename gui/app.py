@@ -29,6 +29,15 @@ def settings():
     return QSettings("zerolabel", "zerolabel")
 
 
+def app_icon():
+    """The window icon (``resources/icons/zerolabel.png``, drawn by ``packaging/make_icon.py``)."""
+    from importlib.resources import files
+
+    from PySide6.QtGui import QIcon
+
+    return QIcon(str(files("resources") / "icons" / "zerolabel.png"))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="zerolabel-gui", description="zerolabel annotation app")
     parser.add_argument("path", nargs="?", help="an image, a folder of images or a project to open")
@@ -73,6 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     app = QApplication.instance() or QApplication(sys.argv[:1])
     app.setApplicationName("zerolabel")
     app.setOrganizationName("zerolabel")
+    app.setWindowIcon(app_icon())
     if args.smoke:
         from gui import smoke
 

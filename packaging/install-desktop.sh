@@ -20,7 +20,7 @@ fi
 case $exe in *\ *) exe="\"$exe\"";; esac  # desktop-entry quoting for a path with spaces
 mkdir -p "$apps" "$icons/256x256/apps" "$icons/scalable/apps"
 sed "s|^Exec=zerolabel-gui |Exec=$exe |" "$here/zerolabel.desktop" > "$apps/zerolabel.desktop"
-install -m 644 "$here/zerolabel.png" "$icons/256x256/apps/zerolabel.png"
+install -m 644 "$here/../resources/icons/zerolabel.png" "$icons/256x256/apps/zerolabel.png"
 install -m 644 "$here/zerolabel.svg" "$icons/scalable/apps/zerolabel.svg"
 command -v update-desktop-database >/dev/null && update-desktop-database -q "$apps" || true
 command -v gtk-update-icon-cache >/dev/null && gtk-update-icon-cache -q -t "$icons" 2>/dev/null || true

@@ -1,7 +1,7 @@
 """Draw the app icon: a label map (flat class regions with dark boundaries, one round object) in a rounded tile.
 
-Writes ``zerolabel.svg`` and ``zerolabel.png`` (256 px, drawn 4x larger and downsampled) next to this file from
-the same shapes, so the two never drift apart. Run: ``python packaging/make_icon.py``.
+Writes ``zerolabel.svg`` next to this file and ``resources/icons/zerolabel.png`` (256 px, drawn 4x larger and
+downsampled; the app's window icon, installed with the package) from the same shapes, so the two never drift apart. Run: ``python packaging/make_icon.py``.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ REGIONS = [  # (fill, polygon): a sky, a field and a road meeting at one point, 
 ]
 OBJECT = ("#e85d4a", (86, 66), 30)  # (fill, centre, radius): the one object instance
 HERE = Path(__file__).resolve().parent
+PNG = HERE.parent / "resources" / "icons" / "zerolabel.png"
 
 
 def svg() -> str:
@@ -69,5 +70,5 @@ def png(size: int = SIZE, scale: int = 4) -> Image.Image:
 
 if __name__ == "__main__":
     (HERE / "zerolabel.svg").write_text(svg(), encoding="utf-8")
-    png().save(HERE / "zerolabel.png", optimize=True)
-    print(f"wrote {HERE / 'zerolabel.svg'} and {HERE / 'zerolabel.png'}")
+    png().save(PNG, optimize=True)
+    print(f"wrote {HERE / 'zerolabel.svg'} and {PNG}")

@@ -207,3 +207,10 @@ def test_runs_of_the_project_are_listed_newest_first(qtbot, make_window, photos)
     actions = window.runs_menu.actions()
     assert [a.text().split(" — ")[0] for a in actions] == ["new", "old", "stopped"]
     assert [a.isEnabled() for a in actions] == [True, True, False] and "stopped" in actions[2].text()
+
+
+def test_the_window_icon_ships_with_the_package(qtbot):
+    from gui.app import app_icon
+
+    icon = app_icon()
+    assert not icon.isNull() and icon.availableSizes()[0].width() == 256
