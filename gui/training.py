@@ -361,7 +361,7 @@ class TrainingDialog(QDialog):
 
     def train_args(self) -> list[str]:
         """Arguments of ``zerolabel train`` / ``selftrain`` for the current settings."""
-        device = ["--device", self.device.currentData()]
+        device = ["--device", self.device.currentData(), "--export-onnx"]  # "done" = ready to be the app's model
         if self.kind == "selftrain":
             return [self.base_run.text().strip(), "--unlabeled", self.unlabeled.text().strip(), "--top-p",
                     str(self.top_p.value()), "--rounds", str(self.rounds.value()), *(
@@ -428,8 +428,8 @@ class TrainingDialog(QDialog):
             return False
         self.out.setText(str(info.path))
         steps = ["--steps", str(self.steps.value())] if self.steps.value() else []  # else the run's own
-        return self._launch([*info.command[1:], *steps, "--resume", "--device", self.device.currentData()], "train",
-                            resume=True)
+        return self._launch([*info.command[1:], *steps, "--resume", "--device", self.device.currentData(),
+                             "--export-onnx"], "train", resume=True)
 
     # -- the run ----------------------------------------------------------------------------------------
     def start(self, resume: bool = False, extra: list[str] | None = None) -> bool:

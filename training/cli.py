@@ -88,6 +88,8 @@ def _run_flags(parser: argparse.ArgumentParser) -> None:
                         help="progress as a bar (default) or as JSON lines on stdout (for the app)")
     parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
                         help="auto (a CUDA GPU when torch sees one, else the CPU), cpu, or cuda (fails if none)")
+    parser.add_argument("--export-onnx", action="store_true",
+                        help="when the run is done, export its model to OUT/onnx (what the app loads)")
 
 
 def _value(text: str):
@@ -172,12 +174,30 @@ def _recorded(messages: Iterable, record: StatusRecorder) -> Iterator:
         yield msg
 
 
+def _exporting(messages: Iterable, out: str) -> Iterator:
+    """``--export-onnx``: a done run's model is exported to ``OUT/onnx`` before its Finished message goes out, so
+    whoever reads "done" can load the model at once. A failed export is reported; the run stays done."""
+    for msg in messages:
+        if isinstance(msg, Finished) and msg.status == "done":
+            from core.inference.export import export_onnx
+
+            try:
+                export_onnx(msg.checkpoint, Path(out) / "onnx")
+                yield Log(f"model exported to {Path(out) / 'onnx'}")
+            except (ZerolabelError, OSError, RuntimeError) as exc:
+                yield Log(f"the model could not be exported to ONNX: {exc}")
+        yield msg
+
+
 @contextlib.contextmanager
 def reporting(args: argparse.Namespace, out: str, command: list[str]) -> Iterator[queue.Queue]:
     """A message queue whose messages are shown (bar or JSON lines) and recorded in ``OUT/status.json``."""
     messages: queue.Queue = queue.Queue()
     done = threading.Event()
-    stream = _recorded(drain(messages, done), StatusRecorder(out, command))
+    stream = drain(messages, done)
+    if args.export_onnx:
+        stream = _exporting(stream, out)
+    stream = _recorded(stream, StatusRecorder(out, command))
     printer = threading.Thread(target=render_jsonl if args.messages == "jsonl" else render, args=(stream,),
                                daemon=True)
     printer.start()

@@ -62,6 +62,10 @@ def test_run_progress_cancel_resume_and_use(qtbot, dialog, shapes):
     qtbot.waitUntil(lambda: isinstance(dialog.last, Finished), timeout=60_000)
     assert dialog.last.status == "done" and dialog.last.step == stopped + 2
     assert len(dialog.losses[0]) >= 5
+    # exported by the trainer process before it said "done": the app loads it without importing torch
+    manifest = Path(dialog.out.text()) / "onnx" / "manifest.json"
+    assert manifest.is_file() and manifest.stat().st_mtime >= (Path(dialog.out.text()) / "best.pt").stat().st_mtime
+    assert "model exported to" in dialog.log.toPlainText()
     with qtbot.waitSignal(dialog.model_chosen) as chosen:
         dialog.use_button.click()
     assert chosen.args == [dialog.out.text()]
