@@ -1,7 +1,8 @@
 """Draw the app icon: a label map (flat class regions with dark boundaries, one round object) in a rounded tile.
 
 Writes ``zerolabel.svg`` next to this file and ``resources/icons/zerolabel.png`` (256 px, drawn 4x larger and
-downsampled; the app's window icon, installed with the package) from the same shapes, so the two never drift apart. Run: ``python packaging/make_icon.py``.
+downsampled; the app's window icon, installed with the package) from the same shapes, so the two never drift
+apart. Run: ``python packaging/make_icon.py``.
 """
 
 from __future__ import annotations
