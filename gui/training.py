@@ -14,35 +14,19 @@ from pathlib import Path
 
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 from PySide6.QtWidgets import (
-    QCheckBox,
-    QComboBox,
     QDialog,
-    QDoubleSpinBox,
-    QFileDialog,
-    QFormLayout,
-    QGroupBox,
     QHBoxLayout,
     QLabel,
-    QLineEdit,
-    QListWidget,
     QListWidgetItem,
-    QPlainTextEdit,
-    QProgressBar,
     QPushButton,
-    QSpinBox,
     QStackedWidget,
     QVBoxLayout,
-    QWidget,
 )
 
 from gui import training_checks as checks
+from gui.training_pages import WizardPages
 
-TASKS = [("Train a Relation Network (RN)", "rn"), ("Train ZS3Net (DeepLabv3+ and a feature generator)", "zs3net"),
-         ("Train SPNet", "spnet"), ("Self-train (ZS5Net) on a folder of unlabeled images", "selftrain"),
-         ("Fine-tune an existing run (e.g. on this project's corrected images)", "finetune")]
 PAGES = ("1. What to do", "2. Data and classes", "3. Model", "4. Run")
-ENCODERS = ["glove50", "minilm", "word2vec:/path/to/GoogleNews-vectors-negative300.bin",
-            "fasttext:/path/to/cc.en.300.bin", "attributes:/path/to/class_attributes.txt"]
 
 
 class _Reader(QObject):
@@ -56,16 +40,7 @@ class _Reader(QObject):
             self.message.emit(msg)
 
 
-def _browse_row(edit: QLineEdit, title: str, *extra: QWidget) -> QHBoxLayout:
-    button = QPushButton("Browse…")
-    button.clicked.connect(lambda: edit.setText(QFileDialog.getExistingDirectory(None, title) or edit.text()))
-    row = QHBoxLayout()
-    for w in (edit, button, *extra):
-        row.addWidget(w, 1 if w is edit else 0)
-    return row
-
-
-class TrainingDialog(QDialog):
+class TrainingDialog(WizardPages, QDialog):
     """The wizard and the run view; ``model_chosen`` carries a finished run folder."""
 
     model_chosen = Signal(str)
@@ -118,160 +93,6 @@ class TrainingDialog(QDialog):
         self._task_changed()
         self.refresh_runs()
         self.go(0)
-
-    # -- pages ------------------------------------------------------------------------------------------
-    def _task_page(self) -> QWidget:
-        page = QWidget()
-        form = QFormLayout(page)
-        self.task = QComboBox()
-        for label, key in TASKS:
-            self.task.addItem(label, key)
-        form.addRow("Task", self.task)
-        self.task_help = QLabel()
-        self.task_help.setWordWrap(True)
-        self.task_help.setStyleSheet("color: #555;")
-        form.addRow("", self.task_help)
-        box = QGroupBox(f"Earlier runs in {self.runs_dir}")
-        self.runs = QListWidget()
-        self.runs.setMinimumHeight(110)
-        self.runs.currentItemChanged.connect(self._run_selected)
-        self.resume_listed = QPushButton("Resume the selected run")
-        self.use_listed = QPushButton("Use it as the app's model")
-        self.resume_listed.clicked.connect(self.resume_selected)
-        self.use_listed.clicked.connect(lambda: self.model_chosen.emit(str(self.runs.currentItem().data(256).path)))
-        row = QHBoxLayout()
-        row.addWidget(self.resume_listed)
-        row.addWidget(self.use_listed)
-        row.addStretch(1)
-        inner = QVBoxLayout(box)
-        inner.addWidget(self.runs)
-        inner.addLayout(row)
-        form.addRow(box)
-        return page
-
-    def _data_page(self, default_data: str) -> QWidget:
-        page = QWidget()
-        layout = QVBoxLayout(page)
-        self.labeled_box = QGroupBox("Labeled data (seen classes are trained, unseen ones never reach a loss)")
-        form = QFormLayout(self.labeled_box)
-        self.data_kind = QComboBox()
-        for label, prefix, what in checks.DATA_KINDS:
-            self.data_kind.addItem(label, prefix)
-            self.data_kind.setItemData(self.data_kind.count() - 1, what, Qt.ItemDataRole.ToolTipRole)
-        self.data = QLineEdit(default_data)
-        self.data.setPlaceholderText("the dataset's folder")
-        self.from_project = QPushButton("Use this project's done images")
-        self.from_project.setEnabled(self.project is not None)
-        self.from_project.setToolTip("Writes the images you marked done, with their labels, as a dataset under "
-                                     "the project's runs folder; every class of the project is then seen")
-        self.from_project.clicked.connect(self.use_project)
-        self.unseen = QLineEdit()
-        self.unseen.setPlaceholderText("comma-separated class names; empty = the dataset's unseen.txt")
-        self.split = QComboBox()
-        self.split.addItem("(type the unseen classes, or use the dataset's unseen.txt)", "")
-        from core.data.splits import list_splits
-
-        for name in list_splits():
-            self.split.addItem(f"paper split: {name}", f"split:{name}")
-        self.split.currentIndexChanged.connect(lambda: self.split.currentData() and self.unseen.setText(
-            self.split.currentData()))
-        self.init = QLineEdit()
-        self.init.setPlaceholderText("a run folder to start from (same method); needed for “Fine-tune”")
-        self.freeze = QCheckBox("Refit only the layers above the backbone (fast; for a few corrected images)")
-        self.data_note = QLabel()
-        self.data_note.setWordWrap(True)
-        self.data_note.setStyleSheet("color: #262;")
-        form.addRow("Kind", self.data_kind)
-        form.addRow("Folder", _browse_row(self.data, "Dataset", self.from_project))
-        form.addRow("Unseen classes", self.unseen)
-        form.addRow("", self.split)
-        form.addRow("Fine-tune from", _browse_row(self.init, "Run to fine-tune"))
-        form.addRow("", self.freeze)
-        form.addRow("", self.data_note)
-        self.self_box = QGroupBox("Self-training (ZS5Net): pseudo-labels for the unseen classes on unlabeled images")
-        sform = QFormLayout(self.self_box)
-        self.base_run = QLineEdit()
-        self.base_run.setPlaceholderText("a finished ZS3Net run folder")
-        self.unlabeled = QLineEdit()
-        self.unlabeled.setPlaceholderText("a folder of images without labels (searched recursively)")
-        self.top_p = QDoubleSpinBox()
-        self.top_p.setRange(1, 100)
-        self.top_p.setValue(25)
-        self.top_p.setSuffix(" % most confident pixels per unseen class")
-        self.rounds = QSpinBox()
-        self.rounds.setRange(1, 20)
-        sform.addRow("ZS3Net run", _browse_row(self.base_run, "ZS3Net run"))
-        sform.addRow("Unlabeled images", _browse_row(self.unlabeled, "Unlabeled images"))
-        sform.addRow("Pseudo-labels", self.top_p)
-        sform.addRow("Rounds", self.rounds)
-        layout.addWidget(self.labeled_box)
-        layout.addWidget(self.self_box)
-        layout.addStretch(1)
-        return page
-
-    def _model_page(self) -> QWidget:
-        page = QWidget()
-        form = QFormLayout(page)
-        self.embedding = QComboBox()
-        self.embedding.setEditable(True)
-        self.embedding.addItems(ENCODERS)
-        self.embedding.setToolTip("glove50 and minilm ship with zerolabel; word2vec:/fasttext:/attributes: take "
-                                  "the path of a file you downloaded")
-        self.backbone = QComboBox()
-        self.backbone.addItems(["tiny", "effnet-lite0", "vgg16", "resnet101"])
-        self.pretrained = QCheckBox("ImageNet weights (effnet-lite0 ships them; vgg16 / resnet101 read the torch "
-                                    "hub cache)")
-        self.preset = QComboBox()
-        self.preset.addItems(["fast", "paper"])
-        self.steps = QSpinBox()
-        self.steps.setRange(0, 1_000_000)
-        self.steps.setSpecialValueText("preset's")
-        self.device = QComboBox()
-        for label, key in (("Automatic (a GPU when there is one)", "auto"), ("CPU", "cpu"), ("GPU (CUDA)", "cuda")):
-            self.device.addItem(label, key)
-        self.out = QLineEdit(str(self.runs_dir / time.strftime("run-%Y%m%d-%H%M%S")))
-        for label, widget in (("Text encoder", self.embedding), ("Backbone", self.backbone), ("", self.pretrained),
-                              ("Preset", self.preset), ("Steps", self.steps), ("Device", self.device),
-                              ("Run folder", self.out)):
-            form.addRow(label, widget)
-        return page
-
-    def _run_page(self) -> QWidget:
-        page = QWidget()
-        self.bar = QProgressBar()
-        self.status = QLabel("Not started")
-        self.evaluation = QLabel("")
-        self.log = QPlainTextEdit()
-        self.log.setReadOnly(True)
-        self.log.setMaximumBlockCount(2000)
-        self.log.setPlaceholderText("Trainer log: warnings and errors appear here")
-        import pyqtgraph as pg
-
-        self.plot = pg.PlotWidget(background="w")
-        self.plot.setLabel("bottom", "step")
-        self.plot.setLabel("left", "loss")
-        self.plot.setMinimumHeight(160)
-        self.curve = self.plot.plot(pen=pg.mkPen((31, 119, 180), width=2))
-        self.pause_button = QPushButton("Pause")
-        self.cancel_button = QPushButton("Cancel run")
-        self.resume_button = QPushButton("Resume")
-        self.use_button = QPushButton("Use as the app's model")
-        for b in (self.pause_button, self.cancel_button, self.resume_button, self.use_button):
-            b.setEnabled(False)
-        self.pause_button.clicked.connect(self.toggle_pause)
-        self.resume_button.clicked.connect(lambda: self.start(resume=True))
-        self.cancel_button.clicked.connect(self.cancel)
-        self.use_button.clicked.connect(lambda: self.model_chosen.emit(self.out.text()))
-        buttons = QHBoxLayout()
-        for b in (self.pause_button, self.cancel_button, self.resume_button):
-            buttons.addWidget(b)
-        buttons.addStretch(1)
-        buttons.addWidget(self.use_button)
-        layout = QVBoxLayout(page)
-        for w in (self.bar, self.status, self.evaluation, self.plot, self.log):
-            layout.addWidget(w)
-        layout.addLayout(buttons)
-        return page
 
     # -- navigation and checks --------------------------------------------------------------------------
     @property

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from core.data.shapes import ShapesConfig, write_shapes
-from gui.training import TASKS
+from gui.training_pages import TASKS
 
 FAST = ["--batch-size", "2", "--image-size", "32", "--eval-every", "1000", "--checkpoint-every", "1000"]
 
