@@ -242,6 +242,7 @@ def run_train(args: argparse.Namespace) -> int:
         trainer = Trainer(cfg, messages, resume=args.resume)
         # SIGTERM (the app's Cancel) is a cooperative stop: the step ends, last.pt is written, --resume continues.
         signal.signal(signal.SIGTERM, lambda *_: trainer.stop.set())
+        signal.signal(signal.SIGCONT, lambda *_: trainer.reset_clock())  # the app's Pause / Continue
         try:
             trainer.fit()
         except KeyboardInterrupt:

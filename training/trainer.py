@@ -295,11 +295,12 @@ class Trainer:
             if self.rank == 0:
                 atomic_write_text(self.out / "config.json", cfg.to_json())
             self.emit(Started(str(self.out), cfg.method, cfg.steps, self.step))
-            started, first = time.perf_counter(), self.step
+            self.reset_clock()
             while self.step < cfg.steps and not self.stop.is_set():
                 loss = self.train_step()
                 self.step += 1
-                rate = (time.perf_counter() - started) / (self.step - first)
+                started, first = self.clock
+                rate = (time.perf_counter() - started) / max(1, self.step - first)
                 lr = self.optimizer.param_groups[0]["lr"]
                 self.emit(StepDone(self.step, cfg.steps, loss, lr, rate * (cfg.steps - self.step)))
                 for hook in self.hooks.on_step:
@@ -321,6 +322,10 @@ class Trainer:
             raise
         finally:
             dist.cleanup(self.world)
+
+    def reset_clock(self) -> None:
+        """Measure the speed (for the eta) from now on; after a pause the paused time does not count."""
+        self.clock = (time.perf_counter(), self.step)
 
     def _eval_and_select(self) -> None:
         metrics = self.validate()
