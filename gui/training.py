@@ -12,7 +12,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
+from PySide6.QtCore import QObject, Qt, QThread, QTimer, Signal, Slot
 from PySide6.QtWidgets import (
     QDialog,
     QHBoxLayout,
@@ -27,6 +27,13 @@ from gui import training_checks as checks
 from gui.training_pages import WizardPages
 
 PAGES = ("1. What to do", "2. Data and classes", "3. Model", "4. Run")
+
+
+def _duration(seconds: float) -> str:
+    """``45 s``, ``12 min``, ``3.5 h``."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    return f"{seconds / 60:.0f} min" if seconds < 5400 else f"{seconds / 3600:.1f} h"
 
 
 class _Reader(QObject):
@@ -63,6 +70,7 @@ class TrainingDialog(WizardPages, QDialog):
         self.problems.setTextFormat(Qt.TextFormat.PlainText)
         self.problems.setWordWrap(True)
         self.problems.setStyleSheet("color: #c33;")
+        self.problems.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)  # copy a link or path
         self.back_button, self.next_button = QPushButton("◀ Back"), QPushButton("Next ▶")
         self.start_button = QPushButton("Start")
         self.start_button.setDefault(True)
@@ -89,6 +97,8 @@ class TrainingDialog(WizardPages, QDialog):
         self._read.connect(self.reader.read)
         self.reader.message.connect(self._message)
         self.thread.start()
+        self._plot_timer = QTimer(self)  # the curve redraws at most 4 times a second, never behind for long
+        self._plot_timer.timeout.connect(lambda: self.curve.setData(*self.losses))
         self.task.currentIndexChanged.connect(self._task_changed)
         self._task_changed()
         self.refresh_runs()
@@ -110,8 +120,7 @@ class TrainingDialog(WizardPages, QDialog):
         for i in range(3):
             self.pages.widget(i).setEnabled(not self.running)
         self.back_button.setEnabled(index > 0 and not self.running)
-        self.next_button.setVisible(index < 3)
-        self.next_button.setEnabled(index < 2)
+        self.next_button.setVisible(index < 2)
         self.start_button.setVisible(index < 3)
         self.start_button.setEnabled(index == 2 and not self.running)
         if index < 3:
@@ -122,10 +131,13 @@ class TrainingDialog(WizardPages, QDialog):
             self.out.setText(str(out.parent / time.strftime("run-%Y%m%d-%H%M%S")))
 
     def next_page(self) -> bool:
-        errors = self.page_errors(self.pages.currentIndex())
+        index = self.pages.currentIndex()
+        errors = self.page_errors(index)
         self.problems.setText("\n".join(errors))
         if not errors:
-            self.go(self.pages.currentIndex() + 1)
+            self.go(index + 1)
+            if index == 1 and self.kind != "selftrain":
+                self.data_note.setText(self._summary)
         return not errors
 
     @property
@@ -133,9 +145,13 @@ class TrainingDialog(WizardPages, QDialog):
         return self.task.currentData()
 
     def _task_changed(self) -> None:
-        selftrain = self.kind == "selftrain"
+        selftrain, finetune = self.kind == "selftrain", self.kind == "finetune"
         self.labeled_box.setVisible(not selftrain)
         self.self_box.setVisible(selftrain)
+        self.data_form.setRowVisible(self.init_row, finetune)
+        self.data_form.setRowVisible(self.freeze, finetune)
+        if finetune and not self.init.text().strip():
+            self._run_selected(self.runs.currentItem())
         for w in (self.embedding, self.backbone, self.pretrained, self.preset):
             w.setEnabled(self.kind in ("rn", "zs3net", "spnet"))
         self.task_help.setText({
@@ -163,10 +179,10 @@ class TrainingDialog(WizardPages, QDialog):
         if index == 1:
             if self.kind == "selftrain":
                 return checks.check_selftrain(self.base_run.text().strip(), self.unlabeled.text().strip())
-            errors, self._names = checks.check_data(self.data_kind.currentData(), self.data.text().strip(),
-                                                    self.unseen.text())
+            errors, self._names, self._summary = checks.check_data(
+                self.data_kind.currentData(), self.data.text().strip(), self.unseen.text())
             method, error = self.method()
-            if error and (self.kind == "finetune" or self.init.text().strip()):
+            if error:
                 errors.append(error)
             return errors
         errors = []
@@ -198,10 +214,8 @@ class TrainingDialog(WizardPages, QDialog):
             args += ["--unseen", self.unseen.text().strip()]
         if self.steps.value():
             args += ["--steps", str(self.steps.value())]
-        if self.init.text().strip():
-            args += ["--init", self.init.text().strip()]
-        if self.freeze.isChecked():
-            args.append("--freeze-backbone")
+        if self.kind == "finetune":
+            args += ["--init", self.init.text().strip(), *(["--freeze-backbone"] if self.freeze.isChecked() else [])]
         return args
 
     def use_project(self) -> None:
@@ -240,6 +254,8 @@ class TrainingDialog(WizardPages, QDialog):
         info = item.data(256) if item is not None else None
         self.resume_listed.setEnabled(info is not None and info.resumable)
         self.use_listed.setEnabled(info is not None and info.usable)
+        if info is not None and info.usable and self.kind == "finetune":
+            self.init.setText(str(info.path))  # the run to fine-tune: the one picked in the list
 
     def resume_selected(self) -> bool:
         """Continue the selected stopped or interrupted run (``--resume`` with its own settings)."""
@@ -278,6 +294,8 @@ class TrainingDialog(WizardPages, QDialog):
             self.problems.setText(str(exc))
             return False
         self.process, self.command = process, command
+        self.problems.setText("")
+        self._plot_timer.start(250)
         self.losses = ([], []) if not resume else self.losses
         self.last = None
         self.go(3)
@@ -316,12 +334,11 @@ class TrainingDialog(WizardPages, QDialog):
             self.status.setText(f"{msg.method} on {msg.device}, step {msg.step} of {msg.total_steps}")
         elif isinstance(msg, StepDone):
             self.bar.setValue(msg.step)
+            paused = "   (paused)" if self.process is not None and self.process.paused else ""
             self.status.setText(f"step {msg.step} / {msg.total_steps}   loss {msg.loss:.4f}   lr {msg.lr:.2e}   "
-                                f"eta {msg.eta_s / 60:.1f} min")
+                                f"eta {_duration(msg.eta_s)}{paused}")
             self.losses[0].append(msg.step)
             self.losses[1].append(msg.loss)
-            if len(self.losses[0]) % 5 == 1:
-                self.curve.setData(*self.losses)
         elif isinstance(msg, EvalDone):
             self.evaluation.setText(f"step {msg.step}: seen-class validation mIoU {msg.score:.3f}"
                                     + (" (best so far)" if msg.best else ""))
@@ -331,6 +348,7 @@ class TrainingDialog(WizardPages, QDialog):
             self._finished(msg)
 
     def _finished(self, msg) -> None:
+        self._plot_timer.stop()
         self.curve.setData(*self.losses)
         for b in (self.cancel_button, self.pause_button):
             b.setEnabled(False)
@@ -342,9 +360,25 @@ class TrainingDialog(WizardPages, QDialog):
         if msg.status == "stopped" and self.command != "train":
             text = "Stopped; start it again from the first page"
         self.status.setText(f"{text} at step {msg.step}")
+        if msg.status == "done":
+            self.status.setText(f"Finished at step {msg.step}: the model is in {self.out.text()}. “Use as the app's "
+                                "model” drafts your classes with it; Back trains another.")
         if msg.error:
             self.log.appendPlainText(msg.error)
         self.refresh_runs()
+
+    def use_model(self, run: str) -> None:
+        self.model_chosen.emit(run)
+        self.status.setText(f"Loading {Path(run).name} as the app's model (the main window's status bar says when "
+                            "it is ready)")
+
+    def reject(self) -> None:
+        """Escape or the window's close button: a running trainer goes on in the background (Training ▸ Train a
+        Model shows it again); only closing the app stops it."""
+        if self.running:
+            self.hide()
+            return
+        super().reject()
 
     def done(self, result: int) -> None:
         if self.process is not None:

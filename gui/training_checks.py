@@ -28,35 +28,43 @@ def data_spec(kind: str, folder: str) -> str:
     return f"{kind}:{folder}" if kind else folder
 
 
-def check_data(kind: str, folder: str, unseen: str) -> tuple[list[str], list[str]]:
-    """Errors for the labeled data and the split, and the dataset's class names (background first)."""
+def check_data(kind: str, folder: str, unseen: str) -> tuple[list[str], list[str], str]:
+    """Errors for the labeled data and the split, the dataset's class names (background first), and a one-line
+    summary of the split for the labeler (seen / unseen classes, training images)."""
+    from core.data.labelmap import LabelMap
     from core.data.open import open_dataset, resolve_unseen
 
     root = Path(folder)
     if not folder:
-        return ["Choose the labeled data: a dataset folder (Browse…), or “Use this project's done images”."], []
+        return ["Choose the labeled data: a dataset folder (Browse…), or “Use this project's done images”."], [], ""
     if not root.is_dir():
-        return [f"{root}: no such folder."], []
+        return [f"{root}: no such folder."], [], ""
     if not kind and not (root / "labelmap.txt").is_file():
         return [f"{root}: not a dataset in zerolabel's layout (no labelmap.txt). Pick a folder exported with "
-                "File ▸ Export ▸ Dataset or made by `zerolabel data`, or choose the dataset's kind above."], []
+                "File ▸ Export ▸ Dataset or made by `zerolabel data`, or choose the dataset's kind above."], [], ""
     typed = [n.strip() for n in unseen.split(",") if n.strip()] if unseen.strip() else None
     if kind and not typed:
-        return ["The papers' datasets have no unseen.txt: type the unseen classes or pick a paper's split."], []
+        return ["The papers' datasets have no unseen.txt: type the unseen classes or pick a paper's split."], [], ""
     try:
+        if not kind:  # name the dataset's classes when a typed one is not among them
+            known = list(LabelMap.read(root / "labelmap.txt").names)
+            wrong = [n for n in resolve_unseen(typed) or () if n not in known]
+            if wrong:
+                return [f"Unseen class {', '.join(map(repr, wrong))} is not one of the dataset's classes: "
+                        f"{', '.join(known[1:])}. Fix the name, or add the class to {root / 'labelmap.txt'}."], [], ""
         dataset = open_dataset(data_spec(kind, folder), typed)
     except (ZerolabelError, OSError, ValueError) as exc:
-        return [str(exc)], []
+        return [str(exc)], [], ""
     errors = []
-    names = list(dataset.classes)
-    for name in resolve_unseen(typed) or ():
-        if name not in names:
-            errors.append(f"Unseen class {name!r} is not one of the dataset's classes ({', '.join(names[1:9])}…).")
     if len(dataset.seen) < 2:
         errors.append("At least two seen classes are needed to train (every other class is unseen).")
-    if "train" not in dataset.splits() or not dataset.ids("train"):
+    images = len(dataset.ids("train")) if "train" in dataset.splits() else 0
+    if not images:
         errors.append(f"{root}: the dataset has no training images (ImageSets/Segmentation/train.txt).")
-    return errors, names
+    shown = ", ".join(dataset.unseen[:6]) + ("…" if len(dataset.unseen) > 6 else "")
+    summary = (f"{len(dataset.seen)} seen classes are trained, {len(dataset.unseen)} unseen "
+               f"({shown or 'none: every class is seen'}) never reach a loss; {images} training images.")
+    return errors, list(dataset.classes), summary
 
 
 def check_words(embedding: str, names: list[str]) -> list[str]:
@@ -99,13 +107,16 @@ def check_selftrain(base: str, unlabeled: str) -> list[str]:
     """Errors for a ZS5Net self-training: a softmax base run and a folder with images."""
     from core.data.unlabeled import UnlabeledFolder
 
-    method, error = run_method(base)
+    method, error = run_method(base) if base else ("", "Choose the ZS3Net run to self-train (a run folder of "
+                                                     "`zerolabel train --method zs3net`).")
     errors = [error] if error else []
     if method and method not in SELFTRAIN_BASES:
         errors.append(f"{base} is a {method} run; self-training (ZS5Net) starts from a ZS3Net (or SPNet / DeViSE) "
                       "run: train one first.")
-    if not unlabeled or not Path(unlabeled).is_dir():
-        errors.append(f"{unlabeled or 'No folder'}: choose a folder of unlabeled images.")
+    if not unlabeled:
+        errors.append("Choose the folder of unlabeled images.")
+    elif not Path(unlabeled).is_dir():
+        errors.append(f"{unlabeled}: no such folder; choose a folder of unlabeled images.")
     elif len(UnlabeledFolder(unlabeled)) == 0:
         errors.append(f"{unlabeled}: no images (.jpg, .png, …) in this folder or below it.")
     return errors

@@ -48,6 +48,20 @@ def _browse_row(edit: QLineEdit, title: str, *extra: QWidget) -> QHBoxLayout:
 class WizardPages:
     """Builds the four pages; the dialog keeps the widgets as attributes."""
 
+    def _fill_splits(self) -> None:
+        """The papers' splits of the chosen dataset kind (all of them for a folder in our layout)."""
+        from core.data.splits import list_splits
+
+        prefix = {"voc": "voc_", "cocostuff": "cocostuff_", "cub": "cub_", "context": "context_"}.get(
+            self.data_kind.currentData(), "")
+        self.split.blockSignals(True)
+        self.split.clear()
+        self.split.addItem("(type the unseen classes, or use the dataset's unseen.txt)", "")
+        for name in list_splits():
+            if name.startswith(prefix):
+                self.split.addItem(f"paper split: {name}", f"split:{name}")
+        self.split.blockSignals(False)
+
     def _task_page(self) -> QWidget:
         page = QWidget()
         form = QFormLayout(page)
@@ -64,9 +78,9 @@ class WizardPages:
         self.runs.setMinimumHeight(110)
         self.runs.currentItemChanged.connect(self._run_selected)
         self.resume_listed = QPushButton("Resume the selected run")
-        self.use_listed = QPushButton("Use it as the app's model")
+        self.use_listed = QPushButton("Use as the app's model")
         self.resume_listed.clicked.connect(self.resume_selected)
-        self.use_listed.clicked.connect(lambda: self.model_chosen.emit(str(self.runs.currentItem().data(256).path)))
+        self.use_listed.clicked.connect(lambda: self.use_model(str(self.runs.currentItem().data(256).path)))
         row = QHBoxLayout()
         row.addWidget(self.resume_listed)
         row.addWidget(self.use_listed)
@@ -96,13 +110,10 @@ class WizardPages:
         self.unseen = QLineEdit()
         self.unseen.setPlaceholderText("comma-separated class names; empty = the dataset's unseen.txt")
         self.split = QComboBox()
-        self.split.addItem("(type the unseen classes, or use the dataset's unseen.txt)", "")
-        from core.data.splits import list_splits
-
-        for name in list_splits():
-            self.split.addItem(f"paper split: {name}", f"split:{name}")
         self.split.currentIndexChanged.connect(lambda: self.split.currentData() and self.unseen.setText(
             self.split.currentData()))
+        self.data_kind.currentIndexChanged.connect(self._fill_splits)
+        self._fill_splits()
         self.init = QLineEdit()
         self.init.setPlaceholderText("a run folder to start from (same method); needed for “Fine-tune”")
         self.freeze = QCheckBox("Refit only the layers above the backbone (fast; for a few corrected images)")
@@ -113,9 +124,11 @@ class WizardPages:
         form.addRow("Folder", _browse_row(self.data, "Dataset", self.from_project))
         form.addRow("Unseen classes", self.unseen)
         form.addRow("", self.split)
-        form.addRow("Fine-tune from", _browse_row(self.init, "Run to fine-tune"))
+        self.init_row = _browse_row(self.init, "Run to fine-tune")
+        form.addRow("Fine-tune from", self.init_row)
         form.addRow("", self.freeze)
         form.addRow("", self.data_note)
+        self.data_form = form
         self.self_box = QGroupBox("Self-training (ZS5Net): pseudo-labels for the unseen classes on unlabeled images")
         sform = QFormLayout(self.self_box)
         self.base_run = QLineEdit()
@@ -123,6 +136,7 @@ class WizardPages:
         self.unlabeled = QLineEdit()
         self.unlabeled.setPlaceholderText("a folder of images without labels (searched recursively)")
         self.top_p = QDoubleSpinBox()
+        self.top_p.setDecimals(0)
         self.top_p.setRange(1, 100)
         self.top_p.setValue(25)
         self.top_p.setSuffix(" % most confident pixels per unseen class")
@@ -150,10 +164,15 @@ class WizardPages:
         self.pretrained = QCheckBox("ImageNet weights (effnet-lite0 ships them; vgg16 / resnet101 read the torch "
                                     "hub cache)")
         self.preset = QComboBox()
-        self.preset.addItems(["fast", "paper"])
+        self.preset.addItem("fast", "fast")
+        self.preset.setItemData(0, "tiny backbone, 96 px, 2,000 steps: minutes on a laptop CPU",
+                                Qt.ItemDataRole.ToolTipRole)
+        self.preset.addItem("paper", "paper")
+        self.preset.setItemData(1, "the papers' settings (VGG16 / ResNet-101, 320 px, 30,000-50,000 steps): a GPU",
+                                Qt.ItemDataRole.ToolTipRole)
         self.steps = QSpinBox()
         self.steps.setRange(0, 1_000_000)
-        self.steps.setSpecialValueText("preset's")
+        self.steps.setSpecialValueText("the preset's (fast: 2,000; paper: 30,000-50,000)")
         self.device = QComboBox()
         for label, key in (("Automatic (a GPU when there is one)", "auto"), ("CPU", "cpu"), ("GPU (CUDA)", "cuda")):
             self.device.addItem(label, key)
@@ -178,7 +197,7 @@ class WizardPages:
         self.plot = pg.PlotWidget(background="w")
         self.plot.setLabel("bottom", "step")
         self.plot.setLabel("left", "loss")
-        self.plot.setMinimumHeight(160)
+        self.plot.setMinimumHeight(190)
         self.curve = self.plot.plot(pen=pg.mkPen((31, 119, 180), width=2))
         self.pause_button = QPushButton("Pause")
         self.cancel_button = QPushButton("Cancel run")
@@ -189,7 +208,7 @@ class WizardPages:
         self.pause_button.clicked.connect(self.toggle_pause)
         self.resume_button.clicked.connect(lambda: self.start(resume=True))
         self.cancel_button.clicked.connect(self.cancel)
-        self.use_button.clicked.connect(lambda: self.model_chosen.emit(self.out.text()))
+        self.use_button.clicked.connect(lambda: self.use_model(self.out.text()))
         buttons = QHBoxLayout()
         for b in (self.pause_button, self.cancel_button, self.resume_button):
             buttons.addWidget(b)

@@ -142,6 +142,7 @@ def test_the_wizard_checks_each_page_and_pause_holds_the_trainer(qtbot, dialog, 
     dialog.data.setText(str(shapes))
     dialog.next_button.click()
     assert dialog.pages.currentIndex() == 2 and dialog.problems.text() == ""
+    assert "unseen (" in dialog.data_note.text() and "24 training images" in dialog.data_note.text()
     dialog.device.setCurrentIndex(dialog.device.findData("cuda"))
     dialog.start_button.click()
     assert ("No NVIDIA GPU" in dialog.problems.text()) == (not has_nvidia_gpu())
@@ -156,8 +157,15 @@ def test_the_wizard_checks_each_page_and_pause_holds_the_trainer(qtbot, dialog, 
     held = dialog.last.step
     qtbot.wait(1500)
     assert dialog.last.step == held  # the trainer is suspended: no step is made
+    assert "(paused)" in dialog.status.text()  # still said after the messages that were on their way
     dialog.pause_button.click()
     qtbot.waitUntil(lambda: isinstance(dialog.last, StepDone) and dialog.last.step > held, timeout=60_000)
+    assert "(paused)" not in dialog.status.text()
+    dialog.reject()  # Escape / the close button: the dialog hides, the run goes on
+    assert not dialog.isVisible() and dialog.running
+    going = dialog.last.step
+    qtbot.waitUntil(lambda: dialog.last.step > going + 2, timeout=60_000)
+    dialog.show()
     dialog.cancel_button.click()
     qtbot.waitUntil(lambda: isinstance(dialog.last, Finished), timeout=60_000)
     assert dialog.last.status == "stopped"
