@@ -361,8 +361,9 @@ class TrainingDialog(WizardPages, QDialog):
             text = "Stopped; start it again from the first page"
         self.status.setText(f"{text} at step {msg.step}")
         if msg.status == "done":
-            self.status.setText(f"Finished at step {msg.step}: the model is in {self.out.text()}. “Use as the app's "
-                                "model” drafts your classes with it; Back trains another.")
+            self.status.setText(f"Finished at step {msg.step}: the model is in {Path(self.out.text()).name}. “Use "
+                                "as the app's model” drafts your classes with it; Back sets up another run.")
+            self.log.appendPlainText(f"run folder: {self.out.text()}")
         if msg.error:
             self.log.appendPlainText(msg.error)
         self.refresh_runs()

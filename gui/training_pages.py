@@ -187,6 +187,8 @@ class WizardPages:
         page = QWidget()
         self.bar = QProgressBar()
         self.status = QLabel("Not started")
+        self.status.setWordWrap(True)
+        self.status.setMinimumHeight(2 * self.status.fontMetrics().lineSpacing() + 4)  # two lines, never squeezed
         self.evaluation = QLabel("")
         self.log = QPlainTextEdit()
         self.log.setReadOnly(True)
