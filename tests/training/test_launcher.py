@@ -41,3 +41,22 @@ def test_a_killed_trainer_reports_failure_instead_of_hanging(shapes, tmp_path):
         if isinstance(msg, StepDone) and msg.step >= 2:
             proc.kill()
     assert proc.finished.status == "failed" and "exit code -9" in proc.finished.error
+
+
+def test_from_the_desktop_bundle_the_trainer_is_a_full_install_on_path(monkeypatch, tmp_path):
+    import sys
+
+    import pytest
+
+    from core.errors import ZerolabelError
+    from training.launcher import trainer_command
+
+    assert trainer_command() == [sys.executable, "-m", "training"]
+    monkeypatch.setattr(sys, "frozen", True, raising=False)  # what PyInstaller sets in the bundle
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(ZerolabelError, match="training needs the full install"):
+        trainer_command()
+    full = tmp_path / "zerolabel"
+    full.write_text("#!/bin/sh\n")
+    full.chmod(0o755)
+    assert trainer_command() == [str(full)]
