@@ -94,8 +94,17 @@ def read_run(path: str | os.PathLike) -> RunInfo | None:
     if (path / "best.pt").is_file() or (path / "manifest.json").is_file():
         return RunInfo(path, "done", updated=path.stat().st_mtime)
     if (path / "last.pt").is_file():
-        return RunInfo(path, "stopped", command=["train"], updated=path.stat().st_mtime)
+        return RunInfo(path, "stopped", command=_command_from_config(path), updated=path.stat().st_mtime)
     return None
+
+
+def _command_from_config(path: Path) -> list[str]:
+    """The ``train`` command that resumes a run written before status files, from its config.json."""
+    try:
+        config = json.loads((path / "config.json").read_text(encoding="utf-8"))
+        return ["train", "--method", str(config["method"]), "--data", str(config["data"]), "--out", str(path)]
+    except (OSError, ValueError, KeyError, TypeError):
+        return []  # not resumable: nothing says how it was trained
 
 
 def list_runs(folder: str | os.PathLike) -> list[RunInfo]:
