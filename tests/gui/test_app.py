@@ -120,8 +120,8 @@ def test_autosave_and_recovery_after_a_crash(qtbot, make_window, photos):
     again.open_path(photos)
     qtbot.waitUntil(lambda: again.rgb is not None, timeout=10_000)
     assert again.image_id == "test_00000" and np.array_equal(again.history.labels, edited)
-    again.save()
-    qtbot.waitUntil(lambda: (photos / "SegmentationClass" / "test_00000.png").is_file(), timeout=10_000)
+    with qtbot.waitSignal(again.disk.saved, timeout=10_000):  # the whole save: label map written, autosave dropped
+        again.save()
     assert np.array_equal(read_label_png(photos / "SegmentationClass" / "test_00000.png"), edited)
     assert not (photos / ".autosave" / "test_00000.png").exists()
 
