@@ -45,6 +45,19 @@ def _browse_row(edit: QLineEdit, title: str, *extra: QWidget) -> QHBoxLayout:
     return row
 
 
+def encoder_spec(path: str) -> str:
+    """The text-encoder spec for a vector file a labeler picked: ``fasttext:`` for .vec and fastText .bin files
+    (whose name says so), ``attributes:`` for .csv / CUB attribute files, else ``word2vec:``; '' for no file."""
+    if not path:
+        return ""
+    name = path.lower().rsplit("/", 1)[-1]
+    if name.endswith(".vec") or "fasttext" in name or name.startswith(("cc.", "wiki.")):
+        return f"fasttext:{path}"
+    if name.endswith(".csv") or "attribute" in name:
+        return f"attributes:{path}"
+    return f"word2vec:{path}"
+
+
 class WizardPages:
     """Builds the four pages; the dialog keeps the widgets as attributes."""
 
@@ -177,9 +190,16 @@ class WizardPages:
         for label, key in (("Automatic (a GPU when there is one)", "auto"), ("CPU", "cpu"), ("GPU (CUDA)", "cuda")):
             self.device.addItem(label, key)
         self.out = QLineEdit(str(self.runs_dir / time.strftime("run-%Y%m%d-%H%M%S")))
-        for label, widget in (("Text encoder", self.embedding), ("Backbone", self.backbone), ("", self.pretrained),
+        vectors = QPushButton("Vector file…")
+        vectors.setToolTip("a word2vec (.bin, .txt), fastText (.bin, .vec) or attributes (.txt, .csv) file")
+        vectors.clicked.connect(lambda: self.embedding.setEditText(
+            encoder_spec(QFileDialog.getOpenFileName(None, "Word vectors")[0]) or self.embedding.currentText()))
+        encoder_row = QHBoxLayout()
+        encoder_row.addWidget(self.embedding, 1)
+        encoder_row.addWidget(vectors)
+        for label, widget in (("Text encoder", encoder_row), ("Backbone", self.backbone), ("", self.pretrained),
                               ("Preset", self.preset), ("Steps", self.steps), ("Device", self.device),
-                              ("Run folder", self.out)):
+                              ("Run folder", _browse_row(self.out, "Run folder"))):
             form.addRow(label, widget)
         return page
 

@@ -58,7 +58,8 @@ class RunInfo:
         """One line for a list: ``name — method, status at step s of n``."""
         what = {"interrupted": "interrupted (the app or the trainer was closed)"}.get(self.status, self.status)
         steps = f" at step {self.step} of {self.total_steps}" if self.total_steps else ""
-        return f"{self.name} — {self.method or '?'}, {what}{steps}"
+        when = time.strftime(" (%Y-%m-%d %H:%M)", time.localtime(self.updated)) if self.updated else ""
+        return f"{self.name} — {self.method or '?'}, {what}{steps}{when}"
 
 
 def _alive(pid: int) -> bool:

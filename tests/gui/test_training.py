@@ -288,3 +288,13 @@ def test_closing_the_app_mid_run_leaves_a_run_to_resume(qtbot, make_window, phot
     window.close()
     (run,) = list_runs(photos / "runs")
     assert run.status == "stopped" and run.resumable and run.step >= 3 and (run.path / "last.pt").is_file()
+
+
+def test_a_picked_vector_file_becomes_the_matching_encoder_spec():
+    from gui.training_pages import encoder_spec
+
+    assert encoder_spec("/d/GoogleNews-vectors-negative300.bin") == "word2vec:/d/GoogleNews-vectors-negative300.bin"
+    assert encoder_spec("/d/cc.en.300.bin") == "fasttext:/d/cc.en.300.bin"
+    assert encoder_spec("/d/crawl-300d-2M.vec") == "fasttext:/d/crawl-300d-2M.vec"
+    assert encoder_spec("/d/class_attribute_labels_continuous.txt").startswith("attributes:")
+    assert encoder_spec("") == ""
