@@ -181,7 +181,7 @@ class TrainingDialog(WizardPages, QDialog):
                 return checks.check_selftrain(self.base_run.text().strip(), self.unlabeled.text().strip())
             errors, self._names, self._summary = checks.check_data(
                 self.data_kind.currentData(), self.data.text().strip(), self.unseen.text())
-            method, error = self.method()
+            _, error = self.method()
             if error:
                 errors.append(error)
             return errors

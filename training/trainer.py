@@ -153,12 +153,15 @@ class Trainer:
         self.model.load_state_dict(shared, strict=False)
         self.emit(Log(f"initialised {len(shared)} of {len(own)} tensors from {path}"))
 
+    def _backbones(self) -> list[nn.Module]:
+        """The model's image backbones (every submodule named ``backbone``): what ``freeze_backbone`` freezes."""
+        return [m for name, m in self.model.named_modules() if name.rsplit(".", 1)[-1] == "backbone"]
+
     def _optimizer(self) -> torch.optim.Optimizer:
         cfg = self.config
         if cfg.freeze_backbone:  # refit what sits on the backbone only (corrections of a few images)
-            for name, p in self.model.named_parameters():
-                if ".backbone." in f".{name}":
-                    p.requires_grad_(False)
+            for backbone in self._backbones():
+                backbone.requires_grad_(False)
         params = [p for p in self.model.parameters() if p.requires_grad]
         if cfg.optimizer == "adam":
             return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
@@ -239,9 +242,8 @@ class Trainer:
         batch = self.train_data.batch(self.step, cfg.batch_size, cfg.seed, self.rank, self.world)
         self.model.train()
         if cfg.freeze_backbone:  # a frozen backbone keeps its normalisation statistics too
-            for name, module in self.model.named_modules():
-                if name.rsplit(".", 1)[-1] == "backbone":
-                    module.eval()
+            for backbone in self._backbones():
+                backbone.eval()
         if cfg.method in EPISODIC:
             # The episode is drawn from the *global* batch, so every rank scores the same classes.
             global_labels = self.train_data.batch(self.step, cfg.batch_size, cfg.seed).labels

@@ -159,3 +159,17 @@ def test_init_fine_tunes_from_another_run(shapes: Path, tmp_path: Path, capsys) 
     code = main(["train", "--method", "spnet", *base, "--out", str(tmp_path / "c"), "--steps", "1",
                  "--init", str(tmp_path / "a")])
     assert code != 0 and "cannot start a spnet run" in capsys.readouterr().err
+
+
+def test_freeze_backbone_refits_only_what_sits_on_the_backbone(shapes, tmp_path):
+    from training.cli import main
+
+    tiny = ["--batch-size", "2", "--image-size", "32", "--eval-every", "1000", "--checkpoint-every", "1000"]
+    assert main(["train", "--method", "rn", "--data", str(shapes), "--out", str(tmp_path / "a"), "--steps", "2",
+                 *tiny]) == 0
+    assert main(["train", "--method", "rn", "--data", str(shapes), "--out", str(tmp_path / "b"), "--steps", "3",
+                 "--init", str(tmp_path / "a"), "--freeze-backbone", *tiny]) == 0
+    before = torch.load(tmp_path / "a" / "last.pt", weights_only=True)["state_dict"]
+    after = torch.load(tmp_path / "b" / "last.pt", weights_only=True)["state_dict"]
+    changed = {k for k in before if not torch.equal(before[k], after[k])}
+    assert changed and not any(".backbone." in f".{k}" for k in changed)  # buffers (norm statistics) too
