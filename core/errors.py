@@ -15,6 +15,10 @@ class DatasetError(ZerolabelError):
     """A dataset folder or one of its files does not follow the expected layout."""
 
 
+class InvalidNameError(DatasetError, ValueError):
+    """A class name or image id breaks the one naming rule of :mod:`core.data.names` (every stored format's)."""
+
+
 class UnknownWordError(ZerolabelError):
     """A class name holds a word the text encoder has no vector for (and no subword fallback)."""
 

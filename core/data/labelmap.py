@@ -6,7 +6,8 @@ Format::
     background:0,0,0::
     red circle:128,0,0::
 
-Names may contain spaces, never ``:``. Colours are unique. Index = line order (0 = background).
+Names follow :mod:`core.data.names` (spaces inside are fine; no ``:``, no line breaks). Colours are unique.
+Index = line order (0 = background).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from core.data.base import BACKGROUND
+from core.data.names import check_class_name
 from core.data.palette import voc_palette
 from core.errors import DatasetError
 from core.io.atomic import atomic_write_text
@@ -47,8 +49,7 @@ class LabelMap:
             raise DatasetError(f"{len(self.names)} classes do not fit an 8-bit label map (at most 255)")
         seen: set[str] = set()
         for name in self.names:
-            if not name.strip() or ":" in name or "\n" in name:
-                raise DatasetError(f"invalid class name {name!r}: names must be non-empty and hold no ':'")
+            check_class_name(name)
             if name in seen:
                 raise DatasetError(f"class {name!r} is listed twice")
             seen.add(name)
@@ -113,7 +114,7 @@ class LabelMap:
         try:
             return cls(tuple(names), tuple(colors))
         except DatasetError as exc:
-            raise DatasetError(f"{path}: {exc}") from None
+            raise type(exc)(f"{path}: {exc}") from None
 
     def colors_to_indices(self, rgb: np.ndarray, source: str | os.PathLike = "mask") -> np.ndarray:
         """Map an RGB colour mask (CVAT export) to class indices; the VOC ignore colour maps to 255."""

@@ -14,7 +14,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +22,8 @@ from PIL import Image
 
 from core.data.base import IGNORE_INDEX, SegDataset
 from core.data.labelmap import LabelMap
-from core.errors import DatasetError
+from core.data.names import check_class_name, check_image_id, is_valid_image_id
+from core.errors import DatasetError, InvalidNameError
 from core.io.atomic import atomic_write_text
 from core.io.image import (
     IMAGE_SUFFIXES,
@@ -40,15 +41,32 @@ LABELMAP = "labelmap.txt"
 UNSEEN = "unseen.txt"
 
 
-def read_name_list(path: Path) -> list[str]:
-    """Read one name per line, skipping blanks and ``#`` comments (UTF-8, a byte-order mark is dropped)."""
+def read_name_list(path: Path, check: Callable[[str], str] = check_class_name) -> list[str]:
+    """Read one name per line, skipping blanks and ``#`` comments (UTF-8, a byte-order mark is dropped).
+
+    Each name must pass ``check`` (:func:`check_class_name`, or :func:`check_image_id` for split lists); the
+    error names the file and line.
+    """
     try:
         lines = path.read_text(encoding="utf-8-sig").splitlines()
     except UnicodeDecodeError as exc:
         raise DatasetError(f"{path}: not UTF-8 text ({exc}); save it as UTF-8, one name per line") from exc
     except OSError as exc:
         raise DatasetError(f"{path}: cannot be read ({exc.strerror or exc}); it must be a text file") from exc
-    return [ln.strip() for ln in lines if ln.strip() and not ln.strip().startswith("#")]
+    names = []
+    for number, line in enumerate(lines, start=1):
+        name = line.strip()
+        if name and not name.startswith("#"):
+            try:
+                names.append(check(name))
+            except InvalidNameError as exc:
+                raise InvalidNameError(f"{path}:{number}: {exc}") from None
+    return names
+
+
+def write_name_list(path: Path, names: Iterable[str], check: Callable[[str], str] = check_class_name) -> None:
+    """Write one name per line, atomically; every name must pass ``check`` so that it reads back unchanged."""
+    atomic_write_text(path, "".join(f"{check(n)}\n" for n in names))
 
 
 class LayoutDataset(SegDataset):
@@ -96,9 +114,9 @@ class LayoutDataset(SegDataset):
     def ids(self, split: str) -> list[str]:
         path = self.root / SETS / f"{split}.txt"
         if path.exists():
-            return read_name_list(path)
-        if split == "all":
-            return sorted(p.stem for p in (self.root / LABELS).glob("*.png"))
+            return read_name_list(path, check_image_id)
+        if split == "all":  # every label map, except hidden files (an interrupted save's .NAME.XXXX.tmp ...)
+            return sorted(p.stem for p in (self.root / LABELS).glob("*.png") if is_valid_image_id(p.stem))
         raise DatasetError(f"{path}: no such split; this dataset has splits: {', '.join(self.splits())}")
 
     # -- samples ------------------------------------------------------------------------------------
@@ -108,7 +126,8 @@ class LayoutDataset(SegDataset):
             if not folder.is_dir():
                 raise DatasetError(f"{folder}: missing; put the images there")
             self._image_index = {
-                p.stem: p for p in sorted(folder.iterdir()) if p.suffix.lower() in IMAGE_SUFFIXES
+                p.stem: p for p in sorted(folder.iterdir())
+                if p.suffix.lower() in IMAGE_SUFFIXES and is_valid_image_id(p.stem)
             }
         try:
             return self._image_index[sample_id]
@@ -181,8 +200,9 @@ class DatasetWriter:
 
     def add(self, sample_id: str, image: np.ndarray | None, labels: np.ndarray, split: str | None = None) -> None:
         """Write one sample (``image`` None keeps an existing image file) and list it in ``split``."""
-        if not sample_id or "/" in sample_id or "\\" in sample_id or sample_id.startswith("."):
-            raise DatasetError(f"invalid sample id {sample_id!r}: use a plain file stem")
+        check_image_id(sample_id)
+        if split is not None:
+            check_image_id(split)  # the split is a file name too: ImageSets/Segmentation/<split>.txt
         if image is not None:
             if image.shape[:2] != labels.shape:
                 raise DatasetError(f"{sample_id}: image {image.shape[:2]} and labels {labels.shape} differ in size")
@@ -193,9 +213,9 @@ class DatasetWriter:
 
     def close(self) -> None:
         for split, ids in self.splits.items():
-            atomic_write_text(self.root / SETS / f"{split}.txt", "".join(f"{i}\n" for i in ids))
+            write_name_list(self.root / SETS / f"{split}.txt", ids, check_image_id)
         if self.unseen:
-            atomic_write_text(self.root / UNSEEN, "".join(f"{n}\n" for n in self.unseen))
+            write_name_list(self.root / UNSEEN, self.unseen)
 
     def __enter__(self) -> DatasetWriter:
         return self
