@@ -98,9 +98,13 @@ def run_method(run: str) -> tuple[str, str]:
     if not ((path / "best.pt").is_file() or (path / "last.pt").is_file()):
         return "", f"{path}: no best.pt or last.pt in it; is it a run folder of zerolabel train?"
     try:
-        return str(json.loads((path / "config.json").read_text(encoding="utf-8"))["method"]), ""
-    except (OSError, ValueError, KeyError, TypeError):
-        return "", f"{path / 'config.json'}: missing or unreadable; the run cannot be continued from the app."
+        method = json.loads((path / "config.json").read_text(encoding="utf-8"))["method"]
+        if not isinstance(method, str) or not method:
+            raise TypeError(f"'method' is {method!r}, not a method name")
+        return method, ""
+    except (OSError, ValueError, KeyError, TypeError, RecursionError) as exc:
+        return "", (f"{path / 'config.json'}: missing or unreadable ({exc}); the run cannot be continued from "
+                    "the app.")
 
 
 def check_selftrain(base: str, unlabeled: str) -> list[str]:

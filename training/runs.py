@@ -5,7 +5,8 @@ runs of a folder (its own and those started from the CLI) with :func:`list_runs`
 
 ``status.json``: ``{"status": "running"|"stopped"|"done"|"failed", "step", "total_steps", "method", "pid",
 "command": [...], "updated", "error"}``. A run whose status says ``running`` but whose process is gone was
-interrupted (the app or the machine went down): :attr:`RunInfo.resumable` is true when it left ``last.pt``.
+interrupted (the app or the machine went down): :attr:`RunInfo.resumable` is true when it left ``last.pt``; if
+that checkpoint holds the final step the run is done (its ONNX export is made when the app first uses it).
 
 Example:
     >>> for run in list_runs("project/runs"):  # doctest: +SKIP
@@ -14,9 +15,12 @@ Example:
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import pickle
 import time
+import zipfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -57,6 +61,9 @@ class RunInfo:
     def describe(self) -> str:
         """One line for a list: ``name — method, status at step s of n``."""
         what = {"interrupted": "interrupted (the app or the trainer was closed)"}.get(self.status, self.status)
+        if self.status == "done" and not (self.path / "manifest.json").is_file() \
+                and not (self.path / "onnx" / "manifest.json").is_file():
+            what = "done (exported to ONNX when first used)"
         steps = f" at step {self.step} of {self.total_steps}" if self.total_steps else ""
         when = time.strftime(" (%Y-%m-%d %H:%M)", time.localtime(self.updated)) if self.updated else ""
         return f"{self.name} — {self.method or '?'}, {what}{steps}{when}"
@@ -77,25 +84,86 @@ def _alive(pid: int) -> bool:
         return True
 
 
+class _Stub(dict):
+    """Stands in for every class a checkpoint's pickle names: nothing is imported or run while peeking."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__()
+
+    def __setstate__(self, state) -> None:
+        pass
+
+
+class _Peek(pickle.Unpickler):
+    def find_class(self, module: str, name: str):
+        return _Stub
+
+    def persistent_load(self, pid):
+        return None  # tensor storages stay in the zip, unread
+
+
+def checkpoint_step(path: str | os.PathLike) -> int | None:
+    """The training step a checkpoint holds, read without torch (``None`` if it is no readable checkpoint).
+
+    A torch checkpoint is a zip whose ``data.pkl`` holds the payload dict; tensors live in other entries, so the
+    pickle is small. Every class it names is replaced by a stub: peeking never imports or runs anything.
+    """
+    try:
+        with zipfile.ZipFile(path) as archive:
+            name = next(n for n in archive.namelist() if n.endswith("/data.pkl") or n == "data.pkl")
+            payload = _Peek(io.BytesIO(archive.read(name))).load()
+        step = payload.get("step") if isinstance(payload, dict) else None
+        return step if isinstance(step, int) and not isinstance(step, bool) and step >= 0 else None
+    except (OSError, StopIteration, zipfile.BadZipFile, pickle.UnpicklingError, ValueError, TypeError, EOFError,
+            AttributeError, IndexError, KeyError, RecursionError, MemoryError):
+        return None
+
+
+def _field(data: dict, key: str, kind: type, default):
+    """``data[key]`` checked against ``kind`` (numbers: int or float, never bool), else a ValueError naming it."""
+    value = data.get(key, default)
+    kinds = (int, float) if kind is float else (kind,)
+    if isinstance(value, bool) and kind is not bool or not isinstance(value, kinds):
+        raise ValueError(f"{key!r} is {value!r}, expected {'a number' if kind in (int, float) else kind.__name__}")
+    if kind is list and not all(isinstance(v, str) for v in value):
+        raise ValueError(f"{key!r} must be a list of strings")
+    return value
+
+
 def read_run(path: str | os.PathLike) -> RunInfo | None:
-    """The run in ``path``; ``None`` if it is no run folder. Runs from before status files: ``done``/``stopped``."""
+    """The run in ``path``; ``None`` if it is no run folder. Runs from before status files: ``done``/``stopped``.
+
+    The status follows the checkpoints: a run whose trainer is gone (the app was killed, the trainer could not
+    report) but whose ``last.pt`` holds the last step is ``done``; otherwise it is ``interrupted`` at the step
+    of its checkpoint. A ``status.json`` with wrong types reads as a ``failed`` run with a message saying which
+    field, never as an exception.
+    """
     path = Path(path)
     status_file = path / STATUS
     if status_file.is_file():
         try:
             data = json.loads(status_file.read_text(encoding="utf-8"))
-            status = str(data["status"])
-        except (OSError, ValueError, KeyError, TypeError):
-            return RunInfo(path, "failed", error=f"{status_file} is unreadable")
-        if status == "running" and not _alive(int(data.get("pid", 0))):
-            status = "interrupted"
-        return RunInfo(path, status, int(data.get("step", 0)), int(data.get("total_steps", 0)),
-                       str(data.get("method", "")), list(data.get("command", [])), str(data.get("error", "")),
-                       float(data.get("updated", 0.0)))
+            if not isinstance(data, dict):
+                raise ValueError(f"expected a JSON object, found {type(data).__name__}")
+            status = _field(data, "status", str, None)
+            pid, step, total = (int(_field(data, k, int, 0)) for k in ("pid", "step", "total_steps"))
+            method, error = _field(data, "method", str, ""), _field(data, "error", str, "")
+            command, updated = _field(data, "command", list, []), float(_field(data, "updated", float, 0.0))
+        except (OSError, ValueError, TypeError, RecursionError) as exc:
+            return RunInfo(path, "failed", error=f"{status_file} is unreadable ({exc}); delete it and resume the "
+                           "run from the command line, or start a new run", command=_command_from_config(path))
+        if status in ("running", "stopped", "failed") and (status != "running" or not _alive(pid)):
+            saved = checkpoint_step(path / "last.pt") if (path / "last.pt").is_file() else None
+            if saved is not None:
+                step = saved
+            if status == "running":
+                status = "done" if total and saved is not None and saved >= total else "interrupted"
+        return RunInfo(path, status, step, total, method, command, error, updated)
     if (path / "best.pt").is_file() or (path / "manifest.json").is_file():
         return RunInfo(path, "done", updated=path.stat().st_mtime)
     if (path / "last.pt").is_file():
-        return RunInfo(path, "stopped", command=_command_from_config(path), updated=path.stat().st_mtime)
+        return RunInfo(path, "stopped", step=checkpoint_step(path / "last.pt") or 0,
+                       command=_command_from_config(path), updated=path.stat().st_mtime)
     return None
 
 
@@ -103,8 +171,11 @@ def _command_from_config(path: Path) -> list[str]:
     """The ``train`` command that resumes a run written before status files, from its config.json."""
     try:
         config = json.loads((path / "config.json").read_text(encoding="utf-8"))
-        return ["train", "--method", str(config["method"]), "--data", str(config["data"]), "--out", str(path)]
-    except (OSError, ValueError, KeyError, TypeError):
+        method, data = config["method"], config["data"]
+        if not isinstance(method, str) or not isinstance(data, str) or not method or not data:
+            return []
+        return ["train", "--method", method, "--data", data, "--out", str(path)]
+    except (OSError, ValueError, KeyError, TypeError, RecursionError):
         return []  # not resumable: nothing says how it was trained
 
 

@@ -48,3 +48,52 @@ def test_runs_from_before_status_files_and_broken_status_files(tmp_path):
     assert broken.status == "failed" and STATUS in broken.error
     (tmp_path / "dataset").mkdir()
     assert read_run(tmp_path / "dataset") is None
+
+
+def _checkpoint(path, step):
+    import torch
+
+    from core.models import ModelConfig, build_model, save_checkpoint
+
+    model = build_model(ModelConfig("rn", "tiny", 8, image_size=32))
+    save_checkpoint(path, model, embedding_source="glove50", split={"seen": ["a"], "unseen": ["b"]}, step=step,
+                    optimizer_state=torch.optim.Adam(model.parameters()).state_dict(), rng_state=torch.get_rng_state())
+
+
+def test_status_follows_the_checkpoint_when_the_trainer_could_not_report(tmp_path):
+    from training.runs import checkpoint_step
+
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    command = ["train", "--method", "rn", "--data", "D", "--out", str(tmp_path / "a")]
+    _status(tmp_path / "a", status="running", pid=dead.pid, step=0, total_steps=400, method="rn", command=command)
+    _checkpoint(tmp_path / "a" / "last.pt", 400)
+    assert checkpoint_step(tmp_path / "a" / "last.pt") == 400
+    run = read_run(tmp_path / "a")  # the trainer finished; the app that should have recorded it was gone
+    assert (run.status, run.step, run.usable) == ("done", 400, True)
+    assert "step 400 of 400" in run.describe() and "exported to ONNX when first used" in run.describe()
+    _checkpoint(tmp_path / "a" / "last.pt", 250)  # cut off half-way: resumable from the checkpoint's step
+    run = read_run(tmp_path / "a")
+    assert (run.status, run.step, run.resumable) == ("interrupted", 250, True)
+    (tmp_path / "a" / "last.pt").write_bytes(b"PK\x03\x04 truncated")
+    assert checkpoint_step(tmp_path / "a" / "last.pt") is None and read_run(tmp_path / "a").step == 0
+
+
+def test_wrong_types_in_status_and_config_read_as_a_clear_failure(tmp_path):
+    cases = [{"status": "running", "pid": "abc"}, {"status": "done", "step": [1]}, {"status": 3},
+             {"status": "stopped", "command": "train --method rn"}, ["status"], {"status": "done", "updated": "x"},
+             {"status": "running", "total_steps": True}]
+    for n, data in enumerate(cases):
+        folder = tmp_path / f"r{n}"
+        folder.mkdir()
+        (folder / STATUS).write_text(json.dumps(data))
+        run = read_run(folder)
+        assert run.status == "failed" and STATUS in run.error and "unreadable" in run.error, data
+        assert run.describe() and not run.resumable
+    old = tmp_path / "old"
+    old.mkdir()
+    (old / "last.pt").write_bytes(b"x")
+    for config in ({"method": ["rn"], "data": "D"}, {"method": "rn", "data": {"a": 1}}, ["rn"], {"method": "rn"}):
+        (old / "config.json").write_text(json.dumps(config))
+        assert read_run(old).command == [] and not read_run(old).resumable
+    assert len(list_runs(tmp_path)) == len(cases) + 1
