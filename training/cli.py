@@ -16,9 +16,11 @@ from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
 from core import cli as core_cli
-from core.data.open import resolve_unseen
-from core.errors import ZerolabelError
-from training.config import METHODS, TrainConfig, preset
+from core.cli import number
+from core.data.open import absolute_spec, resolve_unseen
+from core.errors import ZerolabelError, describe_os_error
+from core.io.atomic import ensure_writable_folder
+from training.config import LIMITS, METHODS, TrainConfig, preset
 from training.messages import CheckpointSaved, EvalDone, Finished, Log, StepDone
 from training.runs import StatusRecorder
 
@@ -49,10 +51,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="train only the layers above the image backbone (a quick refit, e.g. with --init)")
     _run_flags(t)
     t.add_argument("--view", choices=("drop", "ignore"), help="zero-shot view: drop (ZS3Net) or ignore (SPNet)")
-    for name, kind in (("steps", int), ("batch-size", int), ("lr", float), ("image-size", int), ("seed", int),
-                       ("eval-every", int), ("checkpoint-every", int), ("episode-classes", int),
-                       ("gmmn-steps", int)):
-        t.add_argument(f"--{name}", type=kind, help="override the preset")
+    for name in ("steps", "batch-size", "lr", "image-size", "seed", "eval-every", "checkpoint-every",
+                 "episode-classes", "gmmn-steps"):
+        t.add_argument(f"--{name}", type=_limited(name), help="override the preset")
     t.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",
                    help="method option, e.g. word_module=cnn (repeatable)")
     t.set_defaults(func=run_train)
@@ -63,9 +64,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     st.add_argument("run", help="run folder of `zerolabel train --method zs3net|zs3net-gc|spnet|devise`")
     st.add_argument("--unlabeled", required=True, help="folder of images (searched recursively)")
-    st.add_argument("--top-p", type=float, default=25.0, help="percent of confident pixels kept per unseen class")
-    st.add_argument("--rounds", type=int, default=1)
-    st.add_argument("--steps", type=int, default=300, help="fine-tuning steps per round")
+    st.add_argument("--top-p", type=number(float, high=100, above=0), default=25.0,
+                    help="percent of confident pixels kept per unseen class (0 < P <= 100)")
+    st.add_argument("--rounds", type=number(int, 1, 100), default=1)
+    st.add_argument("--steps", type=_limited("steps"), default=300, help="fine-tuning steps per round")
     st.add_argument("--out", required=True, help="new run folder")
     _run_flags(st)
     st.set_defaults(func=run_selftrain)
@@ -76,8 +78,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     e.add_argument("--unseen", help="unseen classes or split:NAME (default: DATA/unseen.txt, else the run's split)")
     e.add_argument("--split", default="test")
     e.add_argument("--setting", default="gzlss", choices=("zlss", "gzlss"))
-    e.add_argument("--calibration", type=float, default=0.0, help="gamma subtracted from seen-class scores")
-    e.add_argument("--limit", type=int, help="evaluate only the first N images")
+    e.add_argument("--calibration", type=number(float), default=0.0, help="gamma subtracted from seen-class scores")
+    e.add_argument("--limit", type=number(int, 1), help="evaluate only the first N images")
     e.add_argument("--json", type=Path, help="write the metrics JSON here")
     e.set_defaults(func=run_eval)
 
@@ -90,6 +92,12 @@ def _run_flags(parser: argparse.ArgumentParser) -> None:
                         help="auto (a CUDA GPU when torch sees one, else the CPU), cpu, or cuda (fails if none)")
     parser.add_argument("--export-onnx", action="store_true",
                         help="when the run is done, export its model to OUT/onnx (what the app loads)")
+
+
+def _limited(flag: str):
+    """The argparse type of a ``train`` flag, with the range :data:`training.config.LIMITS` gives its setting."""
+    kind, low, high, above = LIMITS[flag.replace("-", "_")]
+    return number(kind, low, high, above=above)
 
 
 def _value(text: str):
@@ -119,8 +127,9 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         if not sep:
             raise ZerolabelError(f"--option {item!r}: expected KEY=VALUE, e.g. word_module=cnn")
         options[key.strip()] = _value(raw.strip())
-    return TrainConfig(**{**values, "method": args.method, "data": args.data, "out": args.out,
-                          "unseen": unseen, "options": options})
+    # Absolute folders: the run's config.json and status.json must mean the same data from any directory.
+    return TrainConfig(**{**values, "method": args.method, "data": absolute_spec(args.data),
+                          "out": str(Path(args.out).expanduser().absolute()), "unseen": unseen, "options": options})
 
 
 def drain(messages: queue.Queue, done: threading.Event) -> Iterator:
@@ -169,8 +178,16 @@ def render_jsonl(messages: Iterable) -> None:
 
 
 def _recorded(messages: Iterable, record: StatusRecorder) -> Iterator:
+    """Record each message in ``status.json``; a status file that cannot be written is reported once and the
+    run goes on (its checkpoints are what matter)."""
+    failed = False
     for msg in messages:
-        record(msg)
+        if not failed:
+            try:
+                record(msg)
+            except OSError as exc:
+                failed = True
+                yield Log(f"the run's status file is no longer updated: {describe_os_error(exc)}")
         yield msg
 
 
@@ -231,11 +248,14 @@ def run_train(args: argparse.Namespace) -> int:
     cfg = config_from_args(args)
     if args.resume and (Path(cfg.out) / "config.json").exists():
         saved = TrainConfig.read(Path(cfg.out) / "config.json")
+        # Runs written before configs held absolute folders: compare the folders, not the spellings.
+        saved = dataclasses.replace(saved, data=absolute_spec(saved.data), out=cfg.out)
         for name in ("method", "data"):
             if getattr(saved, name) != getattr(cfg, name):
                 raise ZerolabelError(f"--resume: {cfg.out} is a run with --{name} {getattr(saved, name)}, not "
                                      f"{getattr(cfg, name)}; resume with the run's own --{name} or start a new run")
         cfg = dataclasses.replace(saved, steps=cfg.steps if args.steps else saved.steps)
+    ensure_writable_folder(cfg.out)  # a read-only folder or a file in the way: said now, not after loading data
     # What a later `--resume` needs to continue this run (the app's run list offers it).
     command = ["train", "--method", cfg.method, "--data", cfg.data, "--out", cfg.out]
     with reporting(args, cfg.out, command) as messages:
@@ -258,6 +278,7 @@ def run_selftrain(args: argparse.Namespace) -> int:
     from training.selftrain import selftrain
 
     select_device(args.device)
+    ensure_writable_folder(args.out)
     command = ["selftrain", args.run, "--unlabeled", str(args.unlabeled), "--top-p", str(args.top_p), "--rounds",
                str(args.rounds), "--steps", str(args.steps), "--out", args.out]
     stop = threading.Event()
@@ -282,6 +303,8 @@ def run_eval(args: argparse.Namespace) -> int:
     from core.evaluate import evaluate_checkpoint
     from core.metrics.report import format_table, write_json
 
+    if args.json is not None and args.json.is_dir():
+        raise ZerolabelError(f"--json {args.json} is a folder; give a file name, e.g. {args.json / 'metrics.json'}")
     metrics = evaluate_checkpoint(
         resolve_checkpoint(args.run), args.data, split=args.split, setting=args.setting,
         calibration=args.calibration, limit=args.limit, unseen=args.unseen,

@@ -8,14 +8,60 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from core.errors import ZerolabelError
+from core.io.files import regular_file
 
 #: Methods trained with per-class sigmoid relation scores and episodes (RN paper).
 EPISODIC = ("rn", "unet")
 #: Methods trained with softmax cross-entropy over background + seen classes (ZS3Net paper's protocol).
 SUPERVISED = ("spnet", "devise", "zs3net", "zs3net-gc")
 METHODS = EPISODIC + SUPERVISED
+
+#: The allowed range of every numeric setting: field -> (type, lowest, highest, must be above). The ``train``
+#: flags parse with these (``core.cli.number``) and :class:`TrainConfig` checks them again (config.json).
+LIMITS: dict[str, tuple[type, float | None, float | None, float | None]] = {
+    "image_size": (int, 32, 4096, None),
+    "steps": (int, 1, None, None),
+    "batch_size": (int, 1, 4096, None),
+    "lr": (float, 0.0, 10.0, None),
+    "lr_halve_every": (int, 0, None, None),
+    "poly_power": (float, 0.0, None, None),
+    "momentum": (float, 0.0, 1.0, None),
+    "weight_decay": (float, 0.0, None, None),
+    "episode_classes": (int, 1, 255, None),
+    "pos_weight": (float, 0.0, None, None),
+    "dice_weight": (float, 0.0, None, None),
+    "eval_every": (int, 1, None, None),
+    "eval_images": (int, 1, None, None),
+    "checkpoint_every": (int, 1, None, None),
+    "gmmn_steps": (int, 0, None, None),
+    "seed": (int, 0, 2**32 - 1, None),
+}
+_TEXT = ("method", "data", "out", "embedding", "backbone", "preset", "view", "optimizer", "init")
+_CHOICES = {"method": METHODS, "view": ("drop", "ignore"), "optimizer": ("adam", "sgd"), "preset": ("fast", "paper")}
+
+
+class ConfigError(ZerolabelError):
+    """A run's settings (flags or ``RUN/config.json``) hold a value of the wrong type or out of range."""
+
+
+def check_value(name: str, value: object) -> None:
+    """Raise :class:`ConfigError` unless ``value`` is a valid ``name`` setting (see :data:`LIMITS`)."""
+    kind, low, high, above = LIMITS[name]
+    ok_type = isinstance(value, int) and not isinstance(value, bool)
+    if kind is float:
+        ok_type = ok_type or (isinstance(value, float) and math.isfinite(value))
+    if not ok_type or (low is not None and value < low) or (high is not None and value > high) or (
+        above is not None and value <= above
+    ):
+        wanted = " and ".join(b for b in (f">= {low}" if low is not None else "", f"> {above}" if above is not None
+                                          else "", f"<= {high}" if high is not None else "") if b)
+        what = "an integer" if kind is int else "a finite number"
+        raise ConfigError(f"{name} must be {what} {wanted}, got {value!r}")
 
 
 @dataclass(frozen=True)
@@ -75,20 +121,55 @@ class TrainConfig:
     freeze_backbone: bool = False
     options: dict = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        """Every field has its type and range (a hand-edited or damaged config.json fails here, clearly)."""
+        for name in _TEXT:
+            value = getattr(self, name)
+            if not isinstance(value, str) or (name in ("method", "data", "out") and not value):
+                raise ConfigError(f"{name} must be a non-empty text, got {value!r}" if name in ("method", "data",
+                                  "out") else f"{name} must be a text, got {value!r}")
+            if name in _CHOICES and value not in _CHOICES[name]:
+                raise ConfigError(f"{name} {value!r} is not one of {', '.join(_CHOICES[name])}")
+        for name in LIMITS:
+            check_value(name, getattr(self, name))
+        for name in ("pretrained", "freeze_backbone"):
+            if not isinstance(getattr(self, name), bool):
+                raise ConfigError(f"{name} must be true or false, got {getattr(self, name)!r}")
+        if self.unseen is not None and not (
+            isinstance(self.unseen, tuple) and all(isinstance(n, str) for n in self.unseen)
+        ):
+            raise ConfigError(f"unseen must be a list of class names, got {self.unseen!r}")
+        if not isinstance(self.options, dict):
+            raise ConfigError(f"options must be an object of KEY: VALUE, got {self.options!r}")
+
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True)
 
     @classmethod
     def from_dict(cls, data: dict) -> TrainConfig:
+        """A config from its JSON object; :class:`ConfigError` for anything else."""
+        if not isinstance(data, dict):
+            raise ConfigError(f"a run config must be a JSON object, got a {type(data).__name__}")
         known = {f.name for f in dataclasses.fields(cls)}
         values = {k: v for k, v in data.items() if k in known}
-        if values.get("unseen") is not None:
+        missing = [k for k in ("method", "data", "out") if k not in values]
+        if missing:
+            raise ConfigError(f"{', '.join(missing)} missing")
+        if isinstance(values.get("unseen"), list):
             values["unseen"] = tuple(values["unseen"])
         return cls(**values)
 
     @classmethod
     def read(cls, path: str | Path) -> TrainConfig:
-        return cls.from_dict(json.loads(Path(path).read_text(encoding="utf-8")))
+        """Read ``RUN/config.json``; every problem is a :class:`ConfigError` naming the file."""
+        path = Path(path)
+        try:
+            regular_file(path, "run config", ConfigError)
+            return cls.from_dict(json.loads(path.read_text(encoding="utf-8")))
+        except ConfigError as exc:
+            raise ConfigError(f"{path}: {exc}; fix the file or start a new run folder") from None
+        except (OSError, ValueError, RecursionError) as exc:
+            raise ConfigError(f"{path}: cannot be read as a run config ({exc}); start a new run folder") from None
 
 
 def preset(name: str, method: str) -> dict:

@@ -13,8 +13,7 @@ import cv2
 import numpy as np
 import torch
 
-from core.data.base import IGNORE_INDEX, SegDataset
-from core.data.layout import LayoutDataset
+from core.data.base import IGNORE_INDEX, SegDataset, check_same_size
 from core.data.zeroshot import ZeroShotView, assert_no_unseen
 from core.errors import DatasetError
 from core.models.base import IMAGENET_MEAN, IMAGENET_STD
@@ -101,7 +100,9 @@ class TrainData:
         self.images: list[np.ndarray] = []
         self.labels: list[np.ndarray] = []
         for sample_id in ids:
-            image, label = resize_pair(self.view.image(sample_id), self.view.label(sample_id), size)
+            image, label = self.view.image(sample_id), self.view.label(sample_id)
+            check_same_size(image, label, dataset.label_where(sample_id))
+            image, label = resize_pair(image, label, size)
             assert_no_unseen(label, self.unseen_indices, where=f"training image {sample_id!r}")
             self.images.append(image)
             self.labels.append(label)
@@ -144,8 +145,4 @@ class TrainData:
             yield to_tensor(imgs), labs
 
 
-def open_dataset(path: str) -> LayoutDataset:
-    return LayoutDataset(path)
-
-
-__all__ = ["IGNORE_INDEX", "Batch", "TrainData", "open_dataset", "resize_pair", "to_tensor"]
+__all__ = ["IGNORE_INDEX", "Batch", "TrainData", "resize_pair", "to_tensor"]

@@ -1,6 +1,7 @@
 """Typed progress messages a training run puts on a queue; the CLI renders them, the GUI reads them.
 
-Every message is a frozen dataclass of plain values (picklable through a ``multiprocessing`` queue).
+Every message is a frozen dataclass of plain values; a trainer process sends them to the app as JSON lines
+(:func:`to_json` / :func:`from_json`).
 """
 
 from __future__ import annotations
@@ -28,7 +29,6 @@ class StepDone:
     loss: float
     lr: float
     eta_s: float
-    phase: str = "train"
 
 
 @dataclass(frozen=True)

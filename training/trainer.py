@@ -8,7 +8,6 @@ viewed through the same zero-shot filter as training); the unseen test classes a
 from __future__ import annotations
 
 import math
-import os
 import queue as queue_module
 import threading
 import time
@@ -296,7 +295,7 @@ class Trainer:
             self.setup()
             if self.rank == 0:
                 atomic_write_text(self.out / "config.json", cfg.to_json())
-            self.emit(Started(str(self.out), cfg.method, cfg.steps, self.step))
+            self.emit(Started(str(self.out), cfg.method, cfg.steps, self.step, device=str(self.device)))
             self.reset_clock()
             while self.step < cfg.steps and not self.stop.is_set():
                 loss = self.train_step()
@@ -381,7 +380,3 @@ class Trainer:
         )
         self.model.to(self.device)
         self.save(BEST)
-
-
-def default_workers() -> int:
-    return max(1, (os.cpu_count() or 1))

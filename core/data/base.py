@@ -11,6 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from core.errors import DatasetError
+
 IGNORE_INDEX = 255
 BACKGROUND = "background"
 
@@ -54,7 +56,15 @@ class SegDataset:
         raise NotImplementedError
 
     def sample(self, sample_id: str) -> Sample:
-        return Sample(sample_id, self.image(sample_id), self.label(sample_id))
+        """The image and its label map, which must have the same size (:func:`check_same_size`)."""
+        image, label = self.image(sample_id), self.label(sample_id)
+        check_same_size(image, label, self.label_where(sample_id))
+        return Sample(sample_id, image, label)
+
+    def label_where(self, sample_id: str) -> str:
+        """How an error names the label map of ``sample_id`` (its file, where the loader has one)."""
+        path = getattr(self, "label_path", None)
+        return str(path(sample_id)) if callable(path) else f"the label map of {sample_id!r}"
 
     def iter_split(self, split: str) -> Iterator[Sample]:
         for sample_id in self.ids(split):
@@ -73,3 +83,14 @@ class SegDataset:
     def seen(self) -> tuple[str, ...]:
         """Foreground classes that are not unseen."""
         return tuple(c for c in self.classes[1:] if c not in self.unseen)
+
+
+def check_same_size(image: np.ndarray, label: np.ndarray, where: str) -> None:
+    """The rule for every reader: a label map has its image's size, pixel for pixel. A map of another size is
+    refused (never stretched: a stretched map labels the wrong pixels); ``where`` names the label file."""
+    if image.shape[:2] != label.shape[:2]:
+        raise DatasetError(
+            f"{where}: the label map is {label.shape[1]}x{label.shape[0]} pixels but its image is "
+            f"{image.shape[1]}x{image.shape[0]}; a label map must have its image's size (re-export it, or crop / "
+            "resize both together)"
+        )

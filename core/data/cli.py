@@ -8,8 +8,10 @@ from pathlib import Path
 
 import numpy as np
 
+from core.cli import number
 from core.data.layout import LayoutDataset
-from core.data.shapes import ShapesConfig, write_shapes
+from core.data.shapes import SHAPES_LIMITS, ShapesConfig, make_spec, write_shapes
+from core.io.atomic import ensure_writable_folder
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -23,21 +25,31 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "test: at least one unseen object per image) as a dataset folder in zerolabel's layout.",
     )
     defaults = ShapesConfig()
+
+    def limited(name: str):
+        return number(int, *SHAPES_LIMITS[name])
+
     make.add_argument("out", type=Path, help="output dataset folder")
-    make.add_argument("--size", type=int, default=defaults.size, help="image side in pixels (default %(default)s)")
-    make.add_argument("--train", type=int, default=defaults.train, help="training images (default %(default)s)")
-    make.add_argument("--val", type=int, default=defaults.val, help="validation images (default %(default)s)")
-    make.add_argument("--test", type=int, default=defaults.test, help="test images (default %(default)s)")
-    make.add_argument("--colours", type=int, default=defaults.colours, help="colour words, 2..8 (default %(default)s)")
-    make.add_argument("--shapes", type=int, default=defaults.shapes, help="shape words, 2..8 (default %(default)s)")
-    make.add_argument("--unseen-count", type=int, default=defaults.unseen_count,
+    make.add_argument("--size", type=limited("size"), default=defaults.size,
+                      help="image side in pixels, 24..2048 (default %(default)s)")
+    make.add_argument("--train", type=limited("train"), default=defaults.train,
+                      help="training images (default %(default)s)")
+    make.add_argument("--val", type=limited("val"), default=defaults.val,
+                      help="validation images (default %(default)s)")
+    make.add_argument("--test", type=limited("test"), default=defaults.test, help="test images (default %(default)s)")
+    make.add_argument("--colours", type=limited("colours"), default=defaults.colours,
+                      help="colour words, 2..8 (default %(default)s)")
+    make.add_argument("--shapes", type=limited("shapes"), default=defaults.shapes,
+                      help="shape words, 2..8 (default %(default)s)")
+    make.add_argument("--unseen-count", type=limited("unseen_count"), default=defaults.unseen_count,
                       help="unseen classes picked so every word also occurs in a seen class (default %(default)s)")
     make.add_argument(
         "--unseen", default="", help="explicit unseen classes, comma separated, e.g. 'red star,blue heart'"
     )
-    make.add_argument("--max-objects", type=int, default=defaults.max_objects, help="objects per image, at most")
+    make.add_argument("--max-objects", type=limited("max_objects"), default=defaults.max_objects,
+                      help="objects per image, at most (1..32)")
     make.add_argument("--no-clutter", action="store_true", help="no distractor lines and blobs")
-    make.add_argument("--seed", type=int, default=defaults.seed, help="random seed (default %(default)s)")
+    make.add_argument("--seed", type=limited("seed"), default=defaults.seed, help="random seed (default %(default)s)")
     make.set_defaults(func=_make_shapes)
 
     info = sub.add_parser("info", help="print a dataset's classes, splits, unseen classes and pixel counts")
@@ -55,6 +67,8 @@ def _make_shapes(args: argparse.Namespace) -> int:
         unseen=tuple(n.strip() for n in args.unseen.split(",") if n.strip()),
         max_objects=args.max_objects, seed=args.seed, clutter=not args.no_clutter,
     )
+    make_spec(cfg)  # a bad --unseen is refused before anything is created
+    ensure_writable_folder(args.out)  # a read-only folder or a file in the way: one clear line, nothing written
     bar = tqdm(total=cfg.train + cfg.val + cfg.test, unit="img", desc="make-shapes")
 
     def progress(done: int, total: int) -> None:

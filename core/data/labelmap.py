@@ -23,6 +23,7 @@ from core.data.names import check_class_name
 from core.data.palette import voc_palette
 from core.errors import DatasetError
 from core.io.atomic import atomic_write_text
+from core.io.files import regular_file
 
 HEADER = "# label:color_rgb:parts:actions"
 
@@ -83,6 +84,8 @@ class LabelMap:
     def read(cls, path: str | os.PathLike) -> LabelMap:
         """Parse a ``labelmap.txt``; errors name the file and line."""
         path = Path(path)
+        if path.exists() and not path.is_dir():  # a FIFO or a device: refused before it is opened
+            regular_file(path, "label map", DatasetError)
         try:
             text = path.read_text(encoding="utf-8-sig")  # -sig: a byte-order mark (Windows editors) is dropped
         except FileNotFoundError:

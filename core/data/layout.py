@@ -25,6 +25,7 @@ from core.data.labelmap import LabelMap
 from core.data.names import check_class_name, check_image_id, is_valid_image_id
 from core.errors import DatasetError, InvalidNameError
 from core.io.atomic import atomic_write_text
+from core.io.files import regular_file
 from core.io.image import (
     IMAGE_SUFFIXES,
     NotIndexedError,
@@ -47,6 +48,8 @@ def read_name_list(path: Path, check: Callable[[str], str] = check_class_name) -
     Each name must pass ``check`` (:func:`check_class_name`, or :func:`check_image_id` for split lists); the
     error names the file and line.
     """
+    if path.exists() and not path.is_dir():  # a FIFO or a device: refused before it is opened
+        regular_file(path, "list file", DatasetError)
     try:
         lines = path.read_text(encoding="utf-8-sig").splitlines()
     except UnicodeDecodeError as exc:

@@ -8,6 +8,7 @@ Specs: ``DIR`` (zerolabel's layout), ``voc:ROOT`` (PASCAL VOC 2012), ``voc-aug:V
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable, Iterable
 
 from core.data.base import SegDataset
@@ -53,6 +54,22 @@ def resolve_unseen(unseen: str | Iterable[str] | None) -> tuple[str, ...] | None
 
 def is_layout(spec: str) -> bool:
     return spec.partition(":")[0] not in OPENERS
+
+
+def absolute_spec(spec: str) -> str:
+    """The same dataset spec with absolute folders, so that it means the same dataset from any directory
+    (what a run's config.json stores: ``--resume`` may run elsewhere).
+
+    Example:
+        >>> absolute_spec("voc:/data/VOC") == "voc:/data/VOC" and absolute_spec("/x/shapes") == "/x/shapes"
+        True
+    """
+    kind, _, arg = str(spec).partition(":")
+    if kind not in OPENERS:
+        return os.path.abspath(os.path.expanduser(spec))
+    if not arg:
+        return spec
+    return f"{kind}:" + ",".join(os.path.abspath(os.path.expanduser(p)) for p in arg.split(","))
 
 
 def open_dataset(spec: str, unseen: str | Iterable[str] | None = None) -> SegDataset:

@@ -42,6 +42,20 @@ COLOURS: dict[str, tuple[int, int, int]] = {
 
 SHAPES = ("circle", "square", "triangle", "star", "heart", "cross", "diamond", "hexagon")
 
+#: The range of every number of a :class:`ShapesConfig` (the ``make-shapes`` flags parse with these). Below 24 px
+#: the clutter and the shapes do not fit; above 2048 px one image is 12 MB in memory and the set is no longer small.
+SHAPES_LIMITS: dict[str, tuple[int, int]] = {
+    "size": (24, 2048),
+    "train": (1, 1_000_000),
+    "val": (0, 1_000_000),
+    "test": (0, 1_000_000),
+    "colours": (2, len(COLOURS)),
+    "shapes": (2, len(SHAPES)),
+    "unseen_count": (0, len(COLOURS) * len(SHAPES) - 1),
+    "max_objects": (1, 32),
+    "seed": (0, 2**32 - 1),
+}
+
 
 def _polygon(kind: str, n: int = 64) -> np.ndarray:
     """Unit-size outline of ``kind`` centred at 0, as float [K, 2] (x, y), radius about 1."""
@@ -76,7 +90,7 @@ def _polygon(kind: str, n: int = 64) -> np.ndarray:
 
 @dataclass(frozen=True)
 class ShapesConfig:
-    """Options of ``zerolabel data make-shapes`` (defaults match ``../shared/NOTES-zero-shot.md``)."""
+    """Options of ``zerolabel data make-shapes``; :data:`SHAPES_LIMITS` gives each number's range."""
 
     size: int = 96
     train: int = 1500
@@ -89,6 +103,13 @@ class ShapesConfig:
     max_objects: int = 3
     seed: int = 0
     clutter: bool = True
+
+    def __post_init__(self) -> None:
+        for name, (low, high) in SHAPES_LIMITS.items():
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+                raise DatasetError(f"--{name.replace('_', '-')} must be an integer from {low} to {high}, "
+                                   f"got {value!r}")
 
     def colour_words(self) -> list[str]:
         if not 2 <= self.colours <= len(COLOURS):

@@ -19,6 +19,7 @@ import numpy as np
 from core.embeddings.base import BaseEncoder
 from core.embeddings.names import normalize_name
 from core.errors import EmbeddingSourceError
+from core.io.files import regular_file
 
 CUB_TABLE = Path("attributes") / "class_attribute_labels_continuous.txt"
 
@@ -83,9 +84,7 @@ def locate_table(path: Path) -> Path:
             if (folder / CUB_TABLE).is_file():
                 return folder / CUB_TABLE
         raise EmbeddingSourceError(f"{path} holds no {CUB_TABLE}; point attributes: at the CUB_200_2011 folder")
-    if not path.is_file():
-        raise EmbeddingSourceError(f"the attribute file {path} does not exist; check the path")
-    return path
+    return regular_file(path, "attribute file", EmbeddingSourceError)
 
 
 class AttributeEncoder(BaseEncoder):

@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from core.errors import EmbeddingSourceError
+from core.io.files import regular_file
 
 Progress = Callable[[int, int], None]
 CHUNK_ROWS = 65536
@@ -50,7 +51,8 @@ class Header:
 
 
 def open_mmap(path: Path) -> mmap.mmap:
-    """Memory-map ``path`` read-only (clear error when it is missing or empty)."""
+    """Memory-map ``path`` read-only (clear error when it is missing, not a regular file, or empty)."""
+    regular_file(path, "vector file", EmbeddingSourceError)
     try:
         with open(path, "rb") as handle:
             return mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)

@@ -28,7 +28,6 @@ from core.errors import EmbeddingSourceError
 STORE_FORMAT = "zerolabel-vectors"
 STORE_VERSION = 1
 META_FILE = "meta.json"
-INDEX_FILES = ("words.bin", "offsets.npy", "hashes.npy", "hash_rows.npy")
 MATRIX_FILE = "vectors.npy"
 
 

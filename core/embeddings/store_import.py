@@ -25,6 +25,7 @@ from core.embeddings.hashing import fnv1a64_many
 from core.embeddings.store import META_FILE, STORE_FORMAT, STORE_VERSION, default_store_dir
 from core.errors import EmbeddingSourceError
 from core.io.atomic import atomic_write, atomic_write_text
+from core.io.files import regular_file
 
 KINDS = ("word2vec", "fasttext", "glove")
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
@@ -57,9 +58,7 @@ def import_vectors(
     """
     if kind not in KINDS:
         raise EmbeddingSourceError(f"unknown vector kind {kind!r}; use one of {', '.join(KINDS)}")
-    source = Path(path).expanduser().resolve()
-    if not source.is_file():
-        raise EmbeddingSourceError(f"the vector file {source} does not exist; check the path")
+    source = regular_file(Path(path).expanduser().resolve(), "vector file", EmbeddingSourceError)
     if source.suffix in _COMPRESSED:
         raise EmbeddingSourceError(
             f"{source} is compressed; run `{_COMPRESSED[source.suffix]} {source.name}` and import the result"

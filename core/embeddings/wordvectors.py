@@ -21,16 +21,14 @@ import numpy as np
 from core.embeddings.base import SUGGEST_SUBWORDS, WordVectorEncoder
 from core.embeddings.formats import FASTTEXT_MAGIC, detect_format
 from core.errors import EmbeddingSourceError
+from core.io.files import regular_file
 
 _LOAD_ERRORS = (ValueError, UnicodeDecodeError, EOFError, OSError, IndexError, RuntimeError)
 
 
 def existing_file(path: str | os.PathLike, what: str) -> Path:
-    """Absolute path of an existing file, or an error naming it."""
-    file = Path(path).expanduser().resolve()
-    if not file.is_file():
-        raise EmbeddingSourceError(f"the {what} {file} does not exist; check the path (or download the file)")
-    return file
+    """Absolute path of an existing regular file, or an error naming it (never opens a FIFO or a device)."""
+    return regular_file(Path(path).expanduser().resolve(), what, EmbeddingSourceError)
 
 
 def load_keyed_vectors(file: Path, kind: str):  # -> gensim KeyedVectors (gensim imported lazily)

@@ -1,6 +1,7 @@
 """Atomic file writes: write a temporary file beside the target, fsync, then rename over it.
 
-A crash (or a full disk) at any moment leaves either the old file or the new one, never half of one.
+A crash (or a full disk) at any moment leaves either the old file or the new one, never half of one. Every
+failure to write is a :class:`core.errors.WriteError` naming the target (never the temporary file).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
-from core.errors import ZerolabelError
+from core.errors import WriteError
 
 
 def _default_mode() -> int:
@@ -33,9 +34,10 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
         ...     f.write("hello")
     """
     target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    tmp = ""
     try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
         with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8"})) as handle:
             yield handle
             handle.flush()
@@ -43,14 +45,12 @@ def atomic_write(path: str | os.PathLike, mode: str = "wb") -> Iterator[IO]:
         os.chmod(tmp, _MODE)  # mkstemp makes 0600 files; give the file the mode a plain open() would
         os.replace(tmp, target)
         _fsync_dir(target.parent)
-    except OSError as exc:
+    except WriteError:
         _remove_quietly(tmp)
-        if exc.errno == 28:  # ENOSPC
-            raise ZerolabelError(
-                f"cannot write {target}: the disk is full; free some space and save again "
-                "(the previous version of the file is untouched)"
-            ) from exc
         raise
+    except OSError as exc:  # read-only folder, a file in the way, --json that is a folder, a full disk...
+        _remove_quietly(tmp)
+        raise WriteError(target, exc) from exc
     except BaseException:
         _remove_quietly(tmp)
         raise
@@ -69,6 +69,8 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> None:
 
 
 def _remove_quietly(path: str) -> None:
+    if not path:
+        return
     with contextlib.suppress(OSError):
         os.unlink(path)
 
@@ -80,3 +82,20 @@ def _fsync_dir(directory: Path) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+def ensure_writable_folder(path: str | os.PathLike) -> Path:
+    """Create ``path`` (and its parents) if needed and check a file can be written in it, before long work starts.
+
+    Raises:
+        WriteError: ``path`` is a file, or a folder one cannot write to (read-only, no permission), naming it.
+    """
+    folder = Path(path)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".write-check.", suffix=".tmp", dir=folder)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise WriteError(folder, exc) from exc
+    return folder

@@ -17,6 +17,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from core.errors import ImageError
 from core.io.atomic import atomic_write_bytes
+from core.io.files import regular_file
 
 #: Images with more pixels than this are refused before decoding (override: ZEROLABEL_MAX_PIXELS).
 MAX_PIXELS = int(os.environ.get("ZEROLABEL_MAX_PIXELS", 200_000_000))
@@ -33,6 +34,7 @@ def _open(path: Path, max_pixels: int) -> Image.Image:
         raise ImageError(f"{path}: no such file; check the path")
     if path.is_dir():
         raise ImageError(f"{path}: is a folder, not an image file")
+    regular_file(path, "image", ImageError)  # a FIFO would block, /dev/zero would never end
     if path.stat().st_size == 0:
         raise ImageError(f"{path}: the file is empty (0 bytes); re-export or re-download it")
     try:

@@ -23,6 +23,7 @@ import torch
 
 from core.errors import ZerolabelError
 from core.io.atomic import atomic_write_bytes
+from core.io.files import regular_file
 from core.models.base import ModelConfig, Segmenter, build_model, model_names
 
 FORMAT = "zerolabel-checkpoint"
@@ -123,8 +124,9 @@ def load_checkpoint(
         (['dog'], 'glove50')
     """
     path = Path(path)
-    if not path.is_file():
+    if not path.exists():
         raise CheckpointError(f"{path}: no such checkpoint file; pass a run folder's best.pt or last.pt")
+    regular_file(path, "checkpoint", CheckpointError)  # a folder, a FIFO (would block) or /dev/zero (endless)
     try:
         payload = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as exc:  # zip, unpickling and storage errors all mean the same thing to a user

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import subprocess
 import sys
 from pathlib import Path
@@ -21,8 +20,7 @@ from test_embeddings_helpers import (
 )
 
 from core.embeddings import ClassNameError, TextEncoder, build_encoder, name_words, normalize_name
-from core.embeddings.cli import register
-from core.errors import EmbeddingSourceError, UnknownWordError, ZerolabelError
+from core.errors import EmbeddingSourceError, UnknownWordError
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -307,15 +305,10 @@ def test_malformed_files(tmp_path: Path) -> None:
 
 
 def _cli(argv: list[str]) -> int:
-    """What the lead's main() does: parse, run, and turn a ZerolabelError into exit code 2."""
-    parser = argparse.ArgumentParser(prog="zerolabel")
-    register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(argv)
-    try:
-        return args.func(args)
-    except ZerolabelError as exc:
-        print(f"zerolabel: {exc}", file=sys.stderr)
-        return 2
+    """The ``zerolabel`` command line itself (core's main: parse, run, one error line and exit 2)."""
+    from core.cli import main
+
+    return main(argv)
 
 
 def test_cli_embed(capsys: pytest.CaptureFixture, tmp_path: Path, files: dict) -> None:
