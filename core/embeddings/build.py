@@ -1,6 +1,7 @@
 """``build_encoder(spec)``: the provider registry behind the ``--provider`` strings and checkpoint sources.
 
-Specs: ``glove50 | minilm | minilm-torch | word2vec:PATH | fasttext:PATH | attributes:PATH | store:NAME``,
+Specs: ``glove50 | minilm | minilm-torch | imagenet-concepts | word2vec:PATH | fasttext:PATH | attributes:PATH |
+store:NAME``,
 and ``P1+P2[+...]`` for a concatenation. An encoder's ``source`` is itself a spec, so a checkpoint's recorded
 source rebuilds the same encoder.
 """
@@ -97,6 +98,12 @@ def _minilm_torch(_arg, _store_dir):
     return MiniLMTorchEncoder()
 
 
+def _imagenet_concepts(_arg, _store_dir):
+    from core.photo.names import ImageNetConceptNames
+
+    return ImageNetConceptNames()
+
+
 def _word2vec(path, _store_dir):
     from core.embeddings.wordvectors import Word2VecEncoder
 
@@ -125,6 +132,7 @@ for _name, _builder, _arg in (
     ("glove50", _glove, False),
     ("minilm", _minilm, False),
     ("minilm-torch", _minilm_torch, False),
+    ("imagenet-concepts", _imagenet_concepts, False),
     ("word2vec", _word2vec, True),
     ("fasttext", _fasttext, True),
     ("attributes", _attributes, True),

@@ -171,4 +171,5 @@ BUILTIN_MODULES: Sequence[str] = (
     "core.models.unet",
     "core.models.spnet",
     "core.models.zs3net",
+    "core.models.photo_concepts",
 )
