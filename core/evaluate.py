@@ -1,7 +1,9 @@
 """Evaluate a checkpoint on a dataset split under the zero-shot protocol (ZLSS or GZLSS), as in the papers.
 
 Predictions are made at the model's resolution and upsampled to each label's own size, so the metrics count
-every ground-truth pixel.
+every ground-truth pixel. Images are prepared by the model's preprocessing record and calibrated by the one
+calibration rule, as ``zerolabel predict`` and the app do (:mod:`core.inference.preprocess`,
+:mod:`core.metrics.calibration`).
 """
 
 from __future__ import annotations
@@ -11,34 +13,24 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torch.nn import functional as F
 
 from core.data.base import SegDataset
 from core.data.open import is_layout, open_dataset
 from core.embeddings import build_encoder
+from core.inference.preprocess import Preprocessing, preprocess
 from core.metrics import Evaluator
+from core.metrics.calibration import apply_calibration, calibration_offsets, check_gamma
 from core.models import load_checkpoint
-from core.models.base import IMAGENET_MEAN, IMAGENET_STD, Segmenter, predict_probabilities
+from core.models.base import Segmenter, predict_probabilities
 from core.models.checkpoint import CheckpointError
-
-_MEAN = torch.tensor(IMAGENET_MEAN).view(1, 3, 1, 1)
-_STD = torch.tensor(IMAGENET_STD).view(1, 3, 1, 1)
-
-
-def preprocess(image: np.ndarray, size: int) -> torch.Tensor:
-    """uint8 ``[H, W, 3]`` -> normalised ``[1, 3, size', size'']`` with the short side at ``size``."""
-    x = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1)[None].float() / 255
-    h, w = image.shape[:2]
-    scale = size / min(h, w)
-    if scale != 1:
-        x = F.interpolate(x, size=(round(h * scale), round(w * scale)), mode="bilinear", align_corners=False)
-    return (x - _MEAN) / _STD
 
 
 @torch.no_grad()
-def class_probabilities(model: Segmenter, image: np.ndarray, class_matrix: torch.Tensor, size: int) -> np.ndarray:
+def class_probabilities(model: Segmenter, image: np.ndarray, class_matrix: torch.Tensor,
+                        record: Preprocessing | None = None) -> np.ndarray:
     """``[1 + C, H, W]`` probabilities (background first) at the image's own size."""
-    feats = model.encode(preprocess(image, size))
+    record = record or Preprocessing.for_model(model)
+    feats = model.encode(torch.from_numpy(preprocess(image, record)))
     return predict_probabilities(model, feats, class_matrix, image.shape[:2])[0].numpy()
 
 
@@ -62,6 +54,7 @@ def evaluate_checkpoint(
         >>> m = evaluate_checkpoint("runs/rn/best.pt", "/data/shapes", setting="zlss")  # doctest: +SKIP
         >>> m["unseen"]["mIoU"]  # doctest: +SKIP
     """
+    calibration = check_gamma(calibration)
     model, ckpt = load_checkpoint(checkpoint)
     model.eval()
     if isinstance(data, SegDataset):
@@ -79,13 +72,17 @@ def evaluate_checkpoint(
                               f"encoder {ckpt.embedding_source!r} gives {encoder.dim}-d ones; the file does not come "
                               "from `zerolabel train` as it is, train it again")
     matrix = torch.from_numpy(encoder.embed(names[1:]))
-    evaluator = Evaluator(names, unseen=dataset.unseen, setting=setting, gamma=calibration)
+    evaluator = Evaluator(names, unseen=dataset.unseen, setting=setting)  # calibrated here, by the one rule
+    seen = [n for n in names[1:] if n not in set(dataset.unseen)]
+    offsets = calibration_offsets(names[1:], seen, calibration, background_score=model.activation == "softmax")
     ids = dataset.ids(split)[:limit] if limit else dataset.ids(split)
-    size = model.config.image_size
+    record = Preprocessing.for_model(model)
     for sample_id in ids:
         sample = dataset.sample(sample_id)
-        evaluator.add_scores(class_probabilities(model, sample.image, matrix, size), sample.label)
+        probs = apply_calibration(class_probabilities(model, sample.image, matrix, record), offsets)
+        evaluator.add_scores(probs, sample.label)
     result = evaluator.result()
+    result["gamma"] = calibration
     result["checkpoint"] = str(Path(checkpoint))
     result["split"] = split
     return result

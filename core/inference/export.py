@@ -4,7 +4,9 @@
 * ``scorer.onnx``: features + class inputs -> ``logits [B, C, h, w]`` (dynamic B and C), plus
   ``background [B, 1, h, w]`` for softmax methods. Class inputs: ``classes [C, D]`` unit embeddings, or for
   ZS3Net ``weight [C, K]`` + ``bias [C]`` classifier rows looked up in ``bank_*.npy`` by the runtime.
-* ``manifest.json``: method, activation, threshold, input size, normalisation, seen/unseen classes, text encoder.
+* ``manifest.json``: method, activation, threshold, the preprocessing record (``preprocessing``: input size, resize
+  rule, mean/std; older manifests without it get the same rule from ``input_size``/``mean``/``std``), seen/unseen
+  classes, text encoder.
 
 The runtime (:mod:`core.inference.runtime`) upsamples logits to the image size and applies the activation, as
 :func:`core.models.base.predict_probabilities` does, so ONNX and torch predictions agree.
@@ -21,6 +23,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from core.inference.preprocess import Preprocessing
 from core.io.atomic import atomic_write_bytes, atomic_write_text
 from core.models import load_checkpoint
 from core.models.base import IMAGENET_MEAN, IMAGENET_STD, Segmenter
@@ -101,6 +104,7 @@ def export_onnx(run: str | os.PathLike, out: str | os.PathLike) -> Path:
         "text_encoder": ckpt.embedding_source, "embed_dim": model.config.embed_dim,
         "seen_classes": list(ckpt.seen_classes), "split": ckpt.split,
         "encoder": "encoder.onnx", "scorer": "scorer.onnx", "checkpoint": path.name,
+        "preprocessing": Preprocessing.for_model(model).as_dict(),
     }
     if hasattr(model, "set_bank"):
         k = model.weight.shape[1]

@@ -2,10 +2,12 @@
 
 * Execution provider: CUDA when it really works (``onnxruntime.preload_dlls()`` loads the CUDA/cuDNN libraries
   the torch wheels installed), else CPU; :attr:`OnnxModel.device` says which one runs.
-* Images are resized so the short side is the model's input size (the long side capped at ``MAX_SIDE_FACTOR``
-  times it), so memory stays bounded for huge images; labels and heatmaps come back at the input's exact size.
-* Encoded images are cached (LRU, keyed by file content hash + model); changing class names re-runs only the
-  scorer.
+* Images are prepared by the model's preprocessing record (:mod:`core.inference.preprocess`); scores stay at the
+  working resolution and labels come back at the input's exact size (:mod:`core.inference.postprocess`);
+  heatmaps and the uncertainty map are computed on demand, for one class and optionally a region.
+* Encoded images are cached (bounded LRU, keyed by the caller's key or the pixels' hash + model), and so are each
+  class's logits per image: a class edit runs the scorer for the new class only, then the argmax.
+  :meth:`Predictor.prefetch` encodes the next images ahead from another thread.
 """
 
 from __future__ import annotations
@@ -14,20 +16,27 @@ import hashlib
 import json
 import logging
 import os
+import stat
 import sys
+import threading
 from collections import OrderedDict
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import cv2
 import numpy as np
 
 from core.errors import ZerolabelError
+from core.inference.postprocess import Prediction, Scores
+from core.inference.preprocess import MAX_SIDE_FACTOR, Preprocessing, preprocess
+from core.metrics.calibration import calibration_offsets
 
 log = logging.getLogger(__name__)
-MAX_SIDE_FACTOR = 4
+__all__ = ["MAX_SIDE_FACTOR", "OnnxModel", "Prediction", "Predictor", "remove_specks"]
 MATCH = 0.9999
+#: ONNX Runtime threads (intra-op, inter-op) by default; ``ZEROLABEL_ORT_THREADS`` overrides intra-op
+#: (chosen by measurement, see bench/results/inference.md: 0 lets ONNX Runtime use every core).
+ORT_THREADS = (0, 1)
 
 
 class ModelFolderError(ZerolabelError):
@@ -72,7 +81,7 @@ class OnnxModel:
         'cpu'
     """
 
-    def __init__(self, folder: str | os.PathLike, device: str = "auto") -> None:
+    def __init__(self, folder: str | os.PathLike, device: str = "auto", threads: int | None = None) -> None:
         self.folder = Path(folder)
         manifest = self.folder / "manifest.json"
         if not manifest.is_file():
@@ -83,6 +92,8 @@ class OnnxModel:
             raise ModelFolderError(f"{manifest}: unreadable ({exc}); export the model again") from exc
         m = self.manifest
         _check_manifest(manifest, m)
+        for name in (m["encoder"], m["scorer"], *(m.get("bank") or {}).values()):
+            _check_model_file(self.folder, name)
         if m.get("scorer_inputs") == "rows":
             try:
                 self.bank = {k: np.load(self.folder / v) for k, v in m["bank"].items()}  # never allow_pickle
@@ -91,8 +102,7 @@ class OnnxModel:
                                        "export the model again") from exc
         ort = _ort()
         providers, self.note = choose_providers(device)
-        options = ort.SessionOptions()
-        options.log_severity_level = 3
+        options = session_options(threads)
         try:
             self.encoder = ort.InferenceSession(str(self.folder / m["encoder"]), options, providers=providers)
             self.scorer = ort.InferenceSession(str(self.folder / m["scorer"]), options, providers=providers)
@@ -109,9 +119,8 @@ class OnnxModel:
         self._check_graphs()
         used = self.encoder.get_providers()[0]
         self.device = "cuda" if used == "CUDAExecutionProvider" else "cpu"
-        self.size = int(m["input_size"])
-        self.mean = np.array(m["mean"], np.float32) * 255
-        self.std = np.array(m["std"], np.float32) * 255
+        self.preprocessing = Preprocessing.from_manifest(m)
+        self.size = self.preprocessing.input_size
         self.softmax = m["activation"] == "softmax"
         self.seen = set(m.get("seen_classes", []))
         self.id = hashlib.sha1(json.dumps(m, sort_keys=True).encode()).hexdigest()[:12]
@@ -139,15 +148,8 @@ class OnnxModel:
         return None
 
     def preprocess(self, image: np.ndarray) -> np.ndarray:
-        h, w = image.shape[:2]
-        scale = self.size / min(h, w)
-        if max(h, w) * scale > MAX_SIDE_FACTOR * self.size:
-            scale = MAX_SIDE_FACTOR * self.size / max(h, w)
-        new = (max(1, round(w * scale)), max(1, round(h * scale)))
-        interp = cv2.INTER_AREA if scale < 1 else cv2.INTER_LINEAR
-        resized = cv2.resize(image, new, interpolation=interp) if new != (w, h) else image
-        x = (resized.astype(np.float32) - self.mean) / self.std
-        return np.ascontiguousarray(x.transpose(2, 0, 1)[None])
+        """The model's preprocessing record applied (:func:`core.inference.preprocess.preprocess`)."""
+        return preprocess(image, self.preprocessing)
 
     def encode(self, image: np.ndarray) -> list[np.ndarray]:
         """uint8 RGB ``[H, W, 3]`` -> feature arrays (batch of one)."""
@@ -164,8 +166,8 @@ class OnnxModel:
         missing = [n for n, r, s in zip(names, rows, sims, strict=True) if s[r] < MATCH]
         if missing:
             raise ZerolabelError(
-                f"this ZS3Net model has no classifier for {', '.join(map(repr, missing))}; refit it with the torch "
-                "backend (core.inference.torch_backend.refit) or use a Relation Network / SPNet model"
+                f"this ZS3Net model has no classifier for {', '.join(map(repr, missing))}; train it with these "
+                "classes as unseen (fit_unseen) and export it again, or use a Relation Network / SPNet model"
             )
         return {"weight": self.bank["weight"][rows], "bias": self.bank["bias"][rows]}
 
@@ -199,37 +201,31 @@ def _check_manifest(path: Path, m: object) -> None:
         raise ModelFolderError(f"{path}: a sigmoid model needs a numeric 'threshold'; export the model again")
 
 
-def upsample(maps: np.ndarray, size: tuple[int, int]) -> np.ndarray:
-    """``[C, h, w]`` -> ``[C, H, W]`` bilinear with half-pixel centres (torch's align_corners=False)."""
-    h, w = size
-    if maps.shape[0] == 0:
-        return np.zeros((0, h, w), np.float32)
-    out = [cv2.resize(maps[i : i + 256].transpose(1, 2, 0), (w, h), interpolation=cv2.INTER_LINEAR)
-           for i in range(0, maps.shape[0], 256)]
-    return np.concatenate([o.reshape(h, w, -1).transpose(2, 0, 1) for o in out]).astype(np.float32)
+def _check_model_file(folder: Path, name: object) -> None:
+    """A model file is a regular file inside the folder (no absolute or ``..`` path, no FIFO or device)."""
+    if not isinstance(name, str) or not name or Path(name).is_absolute() or ".." in Path(name).parts:
+        raise ModelFolderError(f"{folder / 'manifest.json'}: model file {name!r} must be a file name inside the "
+                               "model folder; export the model again")
+    path = folder / name
+    try:
+        mode = path.lstat().st_mode  # lstat: never open, so a FIFO cannot block
+        inside = path.resolve().is_relative_to(folder.resolve())
+    except OSError as exc:
+        raise ModelFolderError(f"{path}: cannot be read ({exc}); export the model again") from exc
+    if not stat.S_ISREG(mode) and not (stat.S_ISLNK(mode) and path.resolve().is_file()) or not inside:
+        raise ModelFolderError(f"{path}: not a regular file inside the model folder; export the model again")
 
 
-def probabilities(model: OnnxModel, logits: np.ndarray, background: np.ndarray | None, size) -> np.ndarray:
-    """``[1 + C, H, W]`` with background first (the rule of ``core.models.base.predict_probabilities``)."""
-    up = upsample(logits, size)
-    if model.softmax:
-        scores = np.concatenate([upsample(background, size), up])
-        scores = np.exp(scores - scores.max(0, keepdims=True))
-        return scores / scores.sum(0, keepdims=True)
-    probs = 1.0 / (1.0 + np.exp(-up))
-    best = probs.max(0, keepdims=True) if len(probs) else np.zeros((1, *size), np.float32)
-    return np.concatenate([(best < model.manifest["threshold"]).astype(np.float32), probs])
-
-
-@dataclass
-class Prediction:
-    """What the app overlays: ``labels`` 0 = background, i = ``names[i - 1]``; maps at the image's size."""
-
-    names: list[str]
-    labels: np.ndarray  # uint8 [H, W]
-    heatmaps: np.ndarray  # float32 [C, H, W] in [0, 1]
-    uncertainty: np.ndarray  # float32 [H, W]: 1 - (p1 - p2)
-    device: str
+def session_options(threads: int | None = None):
+    """ONNX Runtime session options: quiet, all graph optimisations, thread counts from :data:`ORT_THREADS`."""
+    ort = _ort()
+    options = ort.SessionOptions()
+    options.log_severity_level = 3
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    intra = threads if threads is not None else int(os.environ.get("ZEROLABEL_ORT_THREADS", ORT_THREADS[0]))
+    options.intra_op_num_threads = max(0, intra)
+    options.inter_op_num_threads = ORT_THREADS[1]
+    return options
 
 
 def remove_specks(labels: np.ndarray, min_area: int) -> np.ndarray:
@@ -250,6 +246,8 @@ def remove_specks(labels: np.ndarray, min_area: int) -> np.ndarray:
 class Predictor:
     """Model + text encoder + caches: ``predict(image, names)`` with the encoder run once per image.
 
+    Thread-safe: the app predicts in one worker thread while :meth:`prefetch` encodes the next images in another.
+
     Example:
         >>> p = Predictor("resources/demo_model")  # doctest: +SKIP
         >>> p.predict(image, ["red circle", "blue star"]).labels.shape == image.shape[:2]  # doctest: +SKIP
@@ -257,8 +255,8 @@ class Predictor:
     """
 
     def __init__(self, folder: str | os.PathLike, device: str = "auto", cache_size: int = 32,
-                 text_encoder=None) -> None:
-        self.model = OnnxModel(folder, device)
+                 text_encoder=None, threads: int | None = None) -> None:
+        self.model = OnnxModel(folder, device, threads)
         if text_encoder is None:
             from core.embeddings import build_encoder
 
@@ -272,35 +270,78 @@ class Predictor:
                 f"({self.model.manifest['text_encoder']})")
         self.cache_size = cache_size
         self._features: OrderedDict[str, list[np.ndarray]] = OrderedDict()
+        self._logits: OrderedDict[str, dict[str, np.ndarray]] = OrderedDict()  # per image: class -> [h, w]
+        self._lock = threading.RLock()
+        self._per_class = self.model.manifest.get("embed_dim", 1) != 0  # U-Net: logits depend on the class count
         self.encoder_runs = 0
 
+    def _key(self, image: np.ndarray | None, key: str | None) -> str:
+        if key is None:
+            key = hashlib.sha1(np.ascontiguousarray(image).tobytes()).hexdigest() + str(image.shape)
+        return f"{self.model.id}:{key}"
+
+    def is_cached(self, key: str) -> bool:
+        """The image with this key is encoded (switching to it runs only the scorer)."""
+        with self._lock:
+            return self._key(None, key) in self._features
+
     def features(self, image: np.ndarray, key: str | None = None) -> list[np.ndarray]:
-        key = key or hashlib.sha1(np.ascontiguousarray(image).tobytes()).hexdigest()
-        key = f"{self.model.id}:{key}:{image.shape}"
-        if key in self._features:
-            self._features.move_to_end(key)
-            return self._features[key]
-        feats = self.model.encode(image)
-        self.encoder_runs += 1
-        self._features[key] = feats
-        while len(self._features) > self.cache_size:
-            self._features.popitem(last=False)
+        full = self._key(image, key)
+        with self._lock:
+            if full in self._features:
+                self._features.move_to_end(full)
+                return self._features[full]
+        feats = self.model.encode(image)  # outside the lock: a prefetch never blocks a prediction's scorer
+        with self._lock:
+            self.encoder_runs += 1
+            self._features[full] = feats
+            self._features.move_to_end(full)
+            while len(self._features) > self.cache_size:
+                old, _ = self._features.popitem(last=False)
+                self._logits.pop(old, None)
         return feats
+
+    def prefetch(self, key: str, load: Callable[[], np.ndarray]) -> bool:
+        """Encode the image ``load()`` returns under ``key`` unless it is cached; True when it encoded.
+
+        The cache holds ``cache_size`` images (least recently used dropped first), so prefetching the next and
+        previous images never grows memory without bound. Call it from a background thread.
+        """
+        if self.is_cached(key):
+            return False
+        self.features(load(), key)
+        return True
+
+    def _class_logits(self, full: str, feats, names: list[str]) -> tuple[np.ndarray, np.ndarray | None]:
+        """``[C, h, w]`` logits (and background), scoring only the classes not cached for this image."""
+        if not self._per_class or not names:
+            matrix = self.text.embed(names) if names else np.zeros((0, max(1, self.text.dim)), np.float32)
+            return self.model.logits(feats, names, matrix)
+        with self._lock:
+            cached = dict(self._logits.get(full, {}))
+        missing = list(dict.fromkeys(n for n in names if n not in cached))
+        if missing or (self.model.softmax and "\0background" not in cached):
+            ask = missing or names[:1]
+            logits, background = self.model.logits(feats, ask, self.text.embed(ask))
+            cached.update(zip(ask, logits, strict=True))
+            if background is not None:
+                cached["\0background"] = background
+            with self._lock:
+                if full in self._features:
+                    self._logits[full] = cached
+        stack = np.stack([cached[n] for n in names])
+        return stack, cached.get("\0background")
 
     def predict(self, image: np.ndarray, names: Sequence[str], *, calibration: float = 0.0, min_area: int = 0,
                 key: str | None = None) -> Prediction:
         names = list(names)
-        matrix = self.text.embed(names) if names else np.zeros((0, max(1, self.text.dim)), np.float32)
-        logits, background = self.model.logits(self.features(image, key), names, matrix)
-        probs = probabilities(self.model, logits, background, image.shape[:2])
-        if calibration:
-            seen = [i + 1 for i, n in enumerate(names) if n in self.model.seen]
-            probs[seen] -= calibration
-        padded = probs if len(probs) > 1 else np.concatenate([probs, np.zeros_like(probs)])
-        top2 = np.partition(padded, len(padded) - 2, axis=0)[-2:]  # second best and best, without a full sort
-        labels = remove_specks(probs.argmax(0).astype(np.uint8), min_area)
-        heat = np.clip(probs[1:], 0, 1)
-        return Prediction(names, labels, heat, (1 - (top2[1] - top2[0])).astype(np.float32), self.model.device)
+        offsets = calibration_offsets(names, self.model.seen, calibration, background_score=self.model.softmax)
+        feats = self.features(image, key)
+        logits, background = self._class_logits(self._key(image, key), feats, names)
+        scores = Scores(logits, background, image.shape[:2], threshold=float(self.model.manifest.get("threshold", 0.5)),
+                        offsets=offsets)
+        labels = remove_specks(scores.labels(), min_area)
+        return Prediction(names, labels, self.model.device, scores)
 
 
 def demo_model_folder() -> Path:
@@ -315,12 +356,3 @@ def sample_images_folder() -> Path:
     from importlib.resources import files
 
     return Path(str(files("resources") / "samples"))
-
-
-def file_key(path: str | os.PathLike) -> str:
-    """Content hash of a file (the cache key: a renamed file is not re-encoded, an edited one is)."""
-    digest = hashlib.sha1()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
