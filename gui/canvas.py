@@ -124,6 +124,8 @@ class Canvas(QGraphicsView):
         return int(np.floor(p.x())), int(np.floor(p.y()))
 
     def _paint_segment(self, a: tuple[int, int], b: tuple[int, int]) -> None:
+        if self.history is None:  # the image was left during the stroke
+            return
         labels = self.history.labels
         h, w = labels.shape
         r = max(1, self.brush_size // 2)

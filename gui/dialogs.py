@@ -1,4 +1,8 @@
-"""Export dialog: format, scope and destination; runs in a thread with a progress bar and Cancel."""
+"""Export dialog: format, scope and destination; runs in a thread with a progress bar and Cancel.
+
+Only labels the labeler saved are exported: the images marked done (the default), or done and draft (saved but
+not marked done); a model draft nobody accepted is never a label. The dialog says how many it wrote and which.
+"""
 
 from __future__ import annotations
 
@@ -28,11 +32,14 @@ class ExportWorker(QObject):
     progress = Signal(int, int)
     finished = Signal(str)  # "" on success, else the error
     cancelled = False
+    written = 0  # images written by the last run
 
     @Slot(object, object, str, str)
     def run(self, project, ids, fmt: str, out: str) -> None:
+        self.written = 0
         try:
             for done, total in export(project, ids, fmt, out):
+                self.written = done
                 self.progress.emit(done, total)
                 if self.cancelled:
                     self.finished.emit("cancelled")
@@ -54,10 +61,12 @@ class ExportDialog(QDialog):
         for label, key in FORMATS:
             self.format.addItem(label, key)
         self.scope = QComboBox()
-        saved = len(project.saved_ids())
-        self.scope.addItem(f"All saved images of the project ({saved})", "all")
-        if current:
-            self.scope.addItem(f"Current image only ({current})", "current")
+        self.counts = {"done": len(project.ids_with_status("done")),
+                       "saved": len(project.ids_with_status("done", "draft"))}
+        self.scope.addItem(f"Done images only ({self.counts['done']})", "done")
+        self.scope.addItem(f"Done and draft images ({self.counts['saved']})", "saved")
+        if current and current in project.saved_ids([current]):
+            self.scope.addItem(f"Current image only ({current}, {project.image_status(current)})", "current")
         self.out = QLineEdit(str(project.root / "export"))
         self.out.setMinimumWidth(480)
         browse = QPushButton("Browse…")
@@ -108,8 +117,21 @@ class ExportDialog(QDialog):
         if path:
             self.out.setText(path)
 
+    def ids(self) -> list[str]:
+        """The images the chosen scope exports (each has a saved label map)."""
+        scope = self.scope.currentData()
+        if scope == "current":
+            return self.project.saved_ids([self.current])
+        return self.project.ids_with_status(*(("done",) if scope == "done" else ("done", "draft")))
+
     def start(self) -> None:
-        ids = [self.current] if self.scope.currentData() == "current" else self.project.ids
+        ids = self.ids()
+        if not ids:
+            self.message.setText("Nothing to export: no image is marked done yet (Ctrl+Return marks the current one)"
+                                 "; or choose “Done and draft images”." if self.scope.currentData() == "done"
+                                 else "Nothing to export: no image has saved labels yet.")
+            self.result_message = "nothing"
+            return
         self.export_button.setEnabled(False)
         self.bar.setVisible(True)
         self.message.setText("Exporting…")
@@ -128,7 +150,8 @@ class ExportDialog(QDialog):
         elif error:
             self.message.setText(f"Export failed: {error}")
         else:
-            self.message.setText(f"Exported to {self.out.text()}")
+            what = {"done": "done", "saved": "done and draft", "current": "current"}[self.scope.currentData()]
+            self.message.setText(f"Exported {self.worker.written} {what} image(s) to {self.out.text()}")
             self.buttons.button(QDialogButtonBox.StandardButton.Cancel).setText("Close")
 
     def done(self, result: int) -> None:

@@ -58,13 +58,19 @@ class EditsMixin:
         if self.project is None:
             self.statusBar().showMessage("Open an image or a folder first", 5000)
             return False
+        self.flush()  # saves queued with the old numbering reach the disk before the maps are renumbered
         try:
             result = fn(*args)
         except Exception as exc:
             self.error("Class list", str(exc))
+            self.classes.set_classes(self.project.classes)  # the list shows what the project holds
             return False
-        if isinstance(result, np.ndarray) and self.history is not None:  # saved maps were renumbered
+        if isinstance(result, np.ndarray):  # saved maps were renumbered: so are the ones held here
+            self.unsaved = {i: (result[labels], kept) for i, (labels, kept) in self.unsaved.items()}
+        if isinstance(result, np.ndarray) and self.history is not None:
+            dirty = self.dirty
             self.history = History(result[self.history.labels])
+            self.saved_version = self.autosaved_version = -1 if dirty else self.history.version
             self.canvas.history = self.history
             if self.pred_labels is not None:
                 self.pred_labels = result[self.pred_labels]
@@ -90,8 +96,7 @@ class EditsMixin:
 
     def _visibility(self, index: int, visible: bool) -> None:
         if self.project is not None and self.project.classes[index].visible != visible:
-            self.project.set_class(index, visible=visible)
-            self.refresh_overlay()
+            self._class_change(lambda: self.project.set_class(index, visible=visible))
 
     def _color(self, index: int, color: tuple) -> None:
         self._class_change(lambda: self.project.set_class(index, color=color))

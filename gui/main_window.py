@@ -4,6 +4,8 @@ The window holds the open project and the current image's label document; models
 :class:`~gui.workers.PredictWorker`, disk reads and writes in :class:`~gui.workers.DiskWorker`.
 An image the user has not edited shows the model's draft (refreshed when class names change); the first brush
 stroke makes the labels the user's. Leaving an edited image saves it; edits are autosaved every few seconds.
+Opening, switching, saving and exporting live in :class:`gui.documents.DocumentsMixin`, label and class edits in
+:class:`gui.edits.EditsMixin`.
 """
 
 from __future__ import annotations
@@ -12,15 +14,14 @@ from pathlib import Path
 
 import numpy as np
 from PySide6.QtCore import QSettings, Qt, QThread, QTimer, Signal
-from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox
 
-from core.annotation import History, Project
 from gui.canvas import Canvas
 from gui.class_panel import ClassPanel
 from gui.controls import Controls
-from gui.dialogs import ExportDialog
+from gui.documents import DocumentsMixin
 from gui.edits import EditsMixin
+from gui.menus import MenusMixin
 from gui.navigator import Navigator
 from gui.overlay import heat_rgba, label_rgba
 from gui.workers import DiskWorker, PredictRequest, PredictWorker
@@ -29,27 +30,31 @@ AUTOSAVE_MS = 3000
 DEBOUNCE_MS = 250
 
 
-class MainWindow(EditsMixin, QMainWindow):
+class MainWindow(DocumentsMixin, EditsMixin, MenusMixin, QMainWindow):
     _post_predict = Signal(object)
     _post_model = Signal(str, str, str)
-    _post_load = Signal(object, str, bool)
-    _post_save = Signal(object, str, object, bool, object)
+    _post_load = Signal(object, str, bool, int)
+    _post_save = Signal(object, str, object, bool, object, object)
+    _post_flush = Signal()
 
     def __init__(self, settings: QSettings) -> None:
         super().__init__()
         self.settings = settings
         self.setWindowTitle("zerolabel")
         self.setAcceptDrops(True)
-        self.project: Project | None = None
+        self.project = None  # core.annotation.Project
         self.image_id: str | None = None
         self.rgb: np.ndarray | None = None
-        self.history: History | None = None
+        self.history = None  # core.annotation.History of the open image
         self.draft = True  # the labels are the model's draft, not the user's edits yet
         self.saved_version = self.autosaved_version = 0
         self.result = None  # the last PredictResult for this image
         self.pred_labels: np.ndarray | None = None
         self.recover = False
         self.recovery_policy = "ask"  # "ask" | "recover" | "discard" (tests choose without a dialog)
+        self.close_policy = "ask"  # "ask" | "discard": quitting with edits that could not be written anywhere
+        self.unsaved: dict[str, tuple[np.ndarray, bool]] = {}  # failed saves: labels, kept in the autosave
+        self._load_seq = 0
         self.model_info = ("loading…", "", "")
         self.last_error: tuple[str, str] | None = None
         self._request = 0
@@ -101,68 +106,6 @@ class MainWindow(EditsMixin, QMainWindow):
         if geometry is not None:
             self.restoreGeometry(geometry)
 
-    def _action(self, menu, text: str, slot, shortcut=None, tip: str = "") -> QAction:
-        action = QAction(text, self)
-        if shortcut:
-            action.setShortcuts(shortcut if isinstance(shortcut, list) else [QKeySequence(shortcut)])
-        action.setStatusTip(tip)
-        action.triggered.connect(slot)
-        menu.addAction(action)
-        self.addAction(action)
-        return action
-
-    def _menus(self) -> None:
-        bar = self.menuBar()
-        f = bar.addMenu("&File")
-        self._action(f, "Open &Image…", self.open_image_dialog, QKeySequence.StandardKey.Open)
-        self._action(f, "Open &Folder or Project…", self.open_folder_dialog, "Ctrl+Shift+O")
-        self.recent_menu = f.addMenu("Recent Projects")
-        self._refresh_recent()
-        f.addSeparator()
-        self._action(f, "&Save Labels", self.save, QKeySequence.StandardKey.Save)
-        self._action(f, "Mark &Done and Next Unlabeled", self.mark_done, "Ctrl+Return")
-        self._action(f, "&Export…", self.export_dialog, "Ctrl+E")
-        f.addSeparator()
-        self._action(f, "&Quit", self.close, QKeySequence.StandardKey.Quit)
-        e = bar.addMenu("&Edit")
-        self.undo_action = self._action(e, "&Undo", self.undo, QKeySequence.StandardKey.Undo)
-        self.redo_action = self._action(e, "&Redo", self.redo, [QKeySequence("Ctrl+Shift+Z"), QKeySequence("Ctrl+Y")])
-        e.addSeparator()
-        self._action(e, "&Accept Model Mask for Selected Class", self.accept_class, "A")
-        self._action(e, "Accept Model Masks for &All Classes", self.accept_all, "Shift+A")
-        self._action(e, "Remove &Specks", self.remove_specks, "Shift+S")
-        self._action(e, "&Clear Labels", self.clear_labels, "Ctrl+Shift+Backspace")
-        v = bar.addMenu("&View")
-        self._action(v, "Zoom &In", lambda: self.canvas.zoom(1.25), [QKeySequence("+"), QKeySequence("=")])
-        self._action(v, "Zoom &Out", lambda: self.canvas.zoom(0.8), "-")
-        self._action(v, "&Fit to Window", self.canvas.fit, "0")
-        v.addSeparator()
-        self._action(v, "&Next Image", lambda: self.step_image(1), [QKeySequence("D"), QKeySequence("PgDown")])
-        self._action(v, "&Previous Image", lambda: self.step_image(-1), [QKeySequence("S"), QKeySequence("PgUp")])
-        self._action(v, "Next &Unlabeled Image", self.next_unlabeled, "N")
-        t = bar.addMenu("&Tools")
-        self._action(t, "&Brush", lambda: self.controls.set_tool("brush"), "B")
-        self._action(t, "&Eraser", lambda: self.controls.set_tool("eraser"), "E")
-        self._action(t, "&Pan", lambda: self.controls.set_tool("pan"), "H")
-        self._action(t, "Bigger Brush", lambda: self.controls.brush.setValue(int(self.controls.brush.value() * 1.25)
-                                                                              + 1), "]")
-        self._action(t, "Smaller Brush", lambda: self.controls.brush.setValue(int(self.controls.brush.value() * 0.8)),
-                     "[")
-        tr = bar.addMenu("T&raining")
-        self._action(tr, "&Train a Model…", self.training_dialog, "Ctrl+T",
-                     tip="Train in a separate process with live progress; a finished run becomes the model")
-        m = bar.addMenu("&Model")
-        self._action(m, "Open Exported &Model Folder…", lambda: self.pick_model(run=False))
-        self._action(m, "Open &Training Run…", lambda: self.pick_model(run=True),
-                     tip="A run folder from `zerolabel train`; it is exported to ONNX once (needs torch)")
-        self._action(m, "Use the &Demo Model", lambda: self.load_model(""))
-        self.runs_menu = m.addMenu("Runs of This Project")
-        self.runs_menu.aboutToShow.connect(self.refresh_runs)
-        text = m.addMenu("Text Encoder")
-        for label, spec in (("The model's own", ""), ("GloVe 6B 50-d (glove50)", "glove50"),
-                            ("all-MiniLM-L6-v2 (minilm)", "minilm")):
-            self._action(text, label, lambda _=False, s=spec: self.load_model(self.settings.value("model", ""), s))
-
     def _start_workers(self) -> None:
         self.predict_thread, self.disk_thread = QThread(self), QThread(self)
         self.worker, self.disk = PredictWorker(), DiskWorker()
@@ -172,6 +115,7 @@ class MainWindow(EditsMixin, QMainWindow):
         self._post_model.connect(self.worker.load_model)
         self._post_load.connect(self.disk.load)
         self._post_save.connect(self.disk.save)
+        self._post_flush.connect(self.disk.flush, Qt.ConnectionType.BlockingQueuedConnection)
         self.worker.model_ready.connect(self._model_ready)
         # bound methods, not lambdas: PySide6 runs a lambda in the emitting (worker) thread; a window slot is queued
         self.worker.model_failed.connect(self._model_failed)
@@ -226,49 +170,6 @@ class MainWindow(EditsMixin, QMainWindow):
         if path:
             self.open_path(path)
 
-    def open_path(self, path: str | Path) -> bool:
-        """Open an image (its folder becomes the project), a folder of images or a project."""
-        path = Path(path)
-        folder, select = (path.parent, path) if path.is_file() else (path, None)
-        self.leave_image()
-        try:
-            project = Project.open_folder(folder)
-        except Exception as exc:
-            self.error("Could not open the folder", str(exc))
-            return False
-        self.project, self.image_id = project, None
-        self._remember(project.root)
-        self.setWindowTitle(f"zerolabel — {project.root}")
-        self.recover = self._ask_recovery(project)
-        self.navigator.set_images(project.images, {i: project.image_status(i) for i in project.ids})
-        self.classes.set_classes(project.classes, {})
-        start = next((i for i, p in project.images.items() if select is not None and p == select.resolve()), None)
-        start = start or (project.recoverable() or [None])[0] if self.recover else start
-        start = start or project.next_unlabeled() or (project.ids or [None])[0]
-        if start is None:
-            self.statusBar().showMessage(f"{folder}: no images found (png, jpg, bmp, tif, webp)", 10000)
-        else:
-            self.show_image(start)
-        return True
-
-    def _ask_recovery(self, project: Project) -> bool:
-        pending = project.recoverable()
-        if not pending:
-            return False
-        if self.recovery_policy == "ask":
-            answer = QMessageBox.question(
-                self, "Recover unsaved edits?",
-                f"The last session ended before saving edits of {len(pending)} image(s) "
-                f"({', '.join(pending[:5])}{'…' if len(pending) > 5 else ''}). Recover them?",
-                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Discard)
-            keep = answer == QMessageBox.StandardButton.Yes
-        else:
-            keep = self.recovery_policy == "recover"
-        if not keep:
-            for image_id in pending:
-                project.discard_autosave(image_id)
-        return keep
-
     def _remember(self, root: Path) -> None:
         recent = [str(root)] + [p for p in (self.settings.value("recent", []) or []) if p != str(root)]
         self.settings.setValue("recent", recent[:8])
@@ -288,61 +189,6 @@ class MainWindow(EditsMixin, QMainWindow):
         urls = [u.toLocalFile() for u in event.mimeData().urls() if u.isLocalFile()]
         if urls:
             self.open_path(urls[0])
-
-    # -- images ------------------------------------------------------------------------------------------
-    def show_image(self, image_id: str) -> None:
-        if self.project is None or image_id == self.image_id:
-            return
-        self.leave_image()
-        self.image_id = image_id
-        self.navigator.select(image_id)
-        self.statusBar().showMessage(f"Opening {image_id}…")
-        self._post_load.emit(self.project, image_id, self.recover)
-
-    def _loaded(self, image_id: str, rgb: np.ndarray, labels: np.ndarray | None, from_autosave: bool) -> None:
-        if image_id != self.image_id:
-            return
-        self.rgb, self.result, self.pred_labels = rgb, None, None
-        self.draft = labels is None
-        self.history = History(labels if labels is not None else np.zeros(rgb.shape[:2], np.uint8))
-        self.saved_version = self.autosaved_version = -1 if from_autosave else 0
-        self.canvas.history = self.history
-        self.canvas.set_image(rgb)
-        self.refresh_overlay()
-        h, w = rgb.shape[:2]
-        self.statusBar().showMessage(f"{image_id}: {w}×{h}" + (" (recovered edits)" if from_autosave else ""), 5000)
-        self.schedule_prediction(0)
-
-    def _load_failed(self, image_id: str, message: str) -> None:
-        self.navigator.set_status(image_id, "error")
-        if image_id == self.image_id:
-            self.image_id, self.rgb, self.history = None, None, None
-            self.canvas.history = None
-            self.canvas.set_image(None)
-            self.canvas.labels_item.set_array(None)
-            self.canvas.extra_item.set_array(None)
-        self.error(f"Could not open {image_id}", message + "\nThe other images are still available.")
-
-    def step_image(self, step: int) -> None:
-        if self.project and self.project.ids:
-            ids = self.project.ids
-            index = ids.index(self.image_id) if self.image_id in ids else -1
-            self.show_image(ids[(index + step) % len(ids)])
-
-    def next_unlabeled(self) -> None:
-        nxt = self.project.next_unlabeled(self.image_id) if self.project else None
-        if nxt is None:
-            self.statusBar().showMessage("Every image has labels", 5000)
-        else:
-            self.show_image(nxt)
-
-    @property
-    def dirty(self) -> bool:
-        return self.history is not None and not self.draft and self.history.version != self.saved_version
-
-    def leave_image(self) -> None:
-        if self.dirty:
-            self.save()
 
     # -- prediction --------------------------------------------------------------------------------------
     def schedule_prediction(self, delay: int = DEBOUNCE_MS) -> None:
@@ -422,6 +268,8 @@ class MainWindow(EditsMixin, QMainWindow):
         self.canvas.labels_item.set_region(y0, x0, patch)
 
     def _edited(self) -> None:
+        if self.history is None:  # a stroke that ended after its image was left
+            return
         if self.draft:
             self.draft = False
             self.saved_version = -1  # a draft that was never saved: the first edit makes it dirty
@@ -439,36 +287,6 @@ class MainWindow(EditsMixin, QMainWindow):
         self.canvas.value = row + 1
         if self.controls.layer_name == "heatmap":
             self.refresh_overlay()
-
-    # -- saving ------------------------------------------------------------------------------------------
-    def save(self, done: bool | None = None) -> None:
-        if self.project is None or self.history is None or self.image_id is None:
-            return
-        self._post_save.emit(self.project, self.image_id, self.history.labels.copy(), False, done)
-        self.saved_version = self.autosaved_version = self.history.version
-        self.draft = False
-
-    def mark_done(self) -> None:
-        self.save(done=True)
-        self.next_unlabeled()
-
-    def autosave(self) -> None:
-        if self.dirty and self.history.version != self.autosaved_version:
-            self.autosaved_version = self.history.version
-            self._post_save.emit(self.project, self.image_id, self.history.labels.copy(), True, None)
-
-    def _saved(self, image_id: str, kind: str) -> None:
-        if self.project is not None:
-            self.navigator.set_status(image_id, self.project.image_status(image_id))
-        if kind == "save":
-            self.statusBar().showMessage(f"Saved {self.project.label_path(image_id)}", 4000)
-
-    def export_dialog(self) -> None:
-        if self.project is None:
-            self.error("Nothing to export", "Open a folder and label an image first.")
-            return
-        self.save()
-        ExportDialog(self.project, self.image_id, self).exec()
 
     def project_runs(self) -> list:
         """Runs under PROJECT/runs (from the app or `zerolabel train --out PROJECT/runs/NAME`), newest first."""
@@ -513,15 +331,11 @@ class MainWindow(EditsMixin, QMainWindow):
     def _predict_failed(self, _request: int, message: str) -> None:
         self.error("Prediction failed", message)
 
-    def _save_failed(self, image_id: str, message: str) -> None:
-        self.error(f"Could not save {image_id}", message)
 
     def closeEvent(self, event) -> None:  # noqa: N802 (Qt API)
-        if self.dirty:  # written here, not queued: the disk thread stops below
-            try:
-                self.project.save_labels(self.image_id, self.history.labels)
-            except Exception as exc:  # the autosave still holds the edits for recovery
-                self.error(f"Could not save {self.image_id}", str(exc))
+        if not self._close_documents():  # every queued write runs first; nothing is dropped without asking
+            event.ignore()
+            return
         self.settings.setValue("geometry", self.saveGeometry())
         if getattr(self, "trainer_dialog", None) is not None:
             self.trainer_dialog.done(0)  # a running trainer stops cooperatively: last.pt, resumable later

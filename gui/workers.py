@@ -116,15 +116,19 @@ class PredictWorker(QObject):
 
 
 class DiskWorker(QObject):
-    """Reads images and label maps, writes saves and autosaves; in the order they were asked for."""
+    """Reads images and label maps, writes saves and autosaves; in the order they were asked for (one queue).
 
-    loaded = Signal(str, object, object, bool)  # image id, rgb, labels (or None), labels came from an autosave
-    load_failed = Signal(str, str)  # image id, message
-    saved = Signal(str, str)  # image id, "save" | "autosave"
-    save_failed = Signal(str, str)
+    A save is reported ``saved`` only once the disk has it; a failed save is autosaved instead (when that works)
+    and reported ``save_failed`` with the labels, so the window keeps them.
+    """
 
-    @Slot(object, str, bool)
-    def load(self, project, image_id: str, recover: bool) -> None:
+    loaded = Signal(str, object, object, bool, int)  # id, rgb, labels (or None), from an autosave, request
+    load_failed = Signal(str, str, int)  # image id, message, request
+    saved = Signal(str, str, object)  # image id, "save" | "autosave", the caller's ticket
+    save_failed = Signal(str, str, str, object, object, bool)  # id, kind, message, labels, ticket, autosaved
+
+    @Slot(object, str, bool, int)
+    def load(self, project, image_id: str, recover: bool, request: int) -> None:
         from core.io.image import read_image
 
         try:
@@ -136,18 +140,30 @@ class DiskWorker(QObject):
                                      f"{labels.shape[0]} but the image is {rgb.shape[1]}x{rgb.shape[0]}; "
                                      "delete the label map to start this image again")
         except Exception as exc:
-            self.load_failed.emit(image_id, str(exc))
+            self.load_failed.emit(image_id, str(exc), request)
             return
-        self.loaded.emit(image_id, rgb, labels, bool(from_autosave))
+        self.loaded.emit(image_id, rgb, labels, bool(from_autosave), request)
 
-    @Slot(object, str, object, bool, object)
-    def save(self, project, image_id: str, labels: np.ndarray, autosave: bool, done) -> None:
+    @Slot(object, str, object, bool, object, object)
+    def save(self, project, image_id: str, labels: np.ndarray, autosave: bool, done, ticket) -> None:
+        kind = "autosave" if autosave else "save"
         try:
             if autosave:
                 project.autosave(image_id, labels)
             else:
                 project.save_labels(image_id, labels, done=done)
-        except Exception as exc:  # full disk, permissions: the edits stay in memory and in the undo history
-            self.save_failed.emit(image_id, f"{exc}; your edits are still open: free some space and save again")
+        except Exception as exc:  # full disk, read-only folder, a locked project: nothing may say "saved"
+            kept = False
+            if not autosave:
+                try:
+                    project.autosave(image_id, labels)
+                    kept = True
+                except Exception:  # noqa: BLE001 (the save's own error is the one to report)
+                    pass
+            self.save_failed.emit(image_id, kind, str(exc), labels, ticket, kept)
             return
-        self.saved.emit(image_id, "autosave" if autosave else "save")
+        self.saved.emit(image_id, kind, ticket)
+
+    @Slot()
+    def flush(self) -> None:
+        """Called blocking from the UI thread: returns once every write queued before it has run."""

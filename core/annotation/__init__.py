@@ -5,5 +5,6 @@ The app (``gui``) drives these; tests use them directly. Nothing here imports Qt
 
 from core.annotation.history import History
 from core.annotation.project import ClassSpec, Project, ProjectError
+from core.annotation.store import ProjectLocked
 
-__all__ = ["ClassSpec", "History", "Project", "ProjectError"]
+__all__ = ["ClassSpec", "History", "Project", "ProjectError", "ProjectLocked"]

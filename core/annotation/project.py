@@ -7,6 +7,12 @@ Layout (zerolabel's dataset layout, so a project is also a training set)::
     ROOT/SegmentationClass/ID.png     indexed PNG per saved image (0 = background, 255 = ignore)
     ROOT/ImageSets/Segmentation/default.txt   the saved image ids
     ROOT/.autosave/ID.png             unsaved edits (crash recovery); removed when the image is saved
+    ROOT/.zerolabel.lock              pid and host of the one process writing the project (:meth:`Project.lock`)
+    ROOT/.zerolabel-txn/              a class removal or move in progress (a transaction, see core.annotation.store)
+
+Every write holds the project's lock (one thread at a time); a project another process holds opens read-only, and
+every write then raises :class:`ProjectError` saying so. Image files whose name breaks the naming rule of
+:mod:`core.data.names` (a newline, a leading space or ``#``, hidden files) are listed in :attr:`Project.skipped`.
 
 Opening a plain folder of images makes that folder the project root (images stay where they are); a folder in
 the dataset layout uses its ``JPEGImages``. A folder that cannot be written (or the app's own sample images)
@@ -23,15 +29,18 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import asdict, dataclass
+import threading
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import numpy as np
 
+from core.annotation.store import ProjectLocked, Transaction, acquire_lock, recover, release_lock
 from core.data.base import BACKGROUND, IGNORE_INDEX
 from core.data.labelmap import LabelMap
+from core.data.names import check_class_name, check_image_id
 from core.data.palette import voc_palette
-from core.errors import ZerolabelError
+from core.errors import InvalidNameError, ZerolabelError
 from core.io.atomic import atomic_write_text
 from core.io.image import IMAGE_SUFFIXES, read_label_png, write_label_png
 
@@ -59,13 +68,6 @@ class ClassSpec:
     name: str
     color: tuple[int, int, int]
     visible: bool = True
-
-
-def _list(meta: dict, key: str) -> list:
-    value = meta[key]
-    if not isinstance(value, list):
-        raise ValueError(f"{key!r} must be a list, not {type(value).__name__}")
-    return value
 
 
 def _class_spec(raw: object) -> ClassSpec:
@@ -108,6 +110,10 @@ class Project:
         self.classes = classes
         self.status = status
         self.images: dict[str, Path] = {}
+        self.skipped: dict[Path, str] = {}  # image files left out, with the reason
+        self.read_only = ""  # why this project may not be written ("" = it may)
+        self._guard = threading.RLock()
+        self._lock_token: str | None = None
         self.rescan()
 
     # -- opening -----------------------------------------------------------------------------------------
@@ -117,14 +123,14 @@ class Project:
         folder = Path(folder).expanduser().resolve()
         if not folder.is_dir():
             raise ProjectError(f"{folder}: not a folder; pick a folder of images")
-        if (folder / PROJECT_FILE).is_file():
+        if (folder / PROJECT_FILE).is_file() or (folder / ".zerolabel-txn").is_dir():
             return cls.load(folder)
         image_dir = folder / "JPEGImages" if (folder / "JPEGImages").is_dir() else folder
         root = folder
         if not _writable(folder) or _inside_resources(folder):
             digest = hashlib.sha1(str(folder).encode()).hexdigest()[:8]
             root = Path(data_dir or default_data_dir()) / "projects" / f"{folder.name}-{digest}"
-            if (root / PROJECT_FILE).is_file():
+            if (root / PROJECT_FILE).is_file() or (root / ".zerolabel-txn").is_dir():
                 return cls.load(root)
         root.mkdir(parents=True, exist_ok=True)
         classes = []
@@ -140,13 +146,16 @@ class Project:
         root = Path(root)
         path = root / PROJECT_FILE
         try:
+            recover(root)  # a class change a crash cut short: completed (journal written) or undone
             meta = json.loads(path.read_text(encoding="utf-8"))
             if not isinstance(meta, dict):
                 raise ValueError(f"expected a JSON object, found a {type(meta).__name__}")
             images = meta.get("images", ".")
             if not isinstance(images, str):
                 raise ValueError(f"'images' must be a folder path, not {images!r}")
-            classes = [_class_spec(c) for c in _list(meta, "classes")]
+            if not isinstance(meta["classes"], list):
+                raise ValueError(f"'classes' must be a list, not {type(meta['classes']).__name__}")
+            classes = [_class_spec(c) for c in meta["classes"]]
             status = meta.get("status", {})
             if not isinstance(status, dict):
                 raise ValueError("'status' must be an object {image id: status}")
@@ -159,38 +168,77 @@ class Project:
 
     def rescan(self) -> None:
         """List the images of the image folder (sorted by name; ids are file stems, made unique)."""
-        self.images = {}
+        self.images, self.skipped = {}, {}
         files = sorted(p for p in self.image_dir.iterdir() if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()) \
             if self.image_dir.is_dir() else []
         for path in files:
             key = path.stem if path.stem not in self.images else path.name.replace(".", "_")
-            self.images[key] = path
+            try:
+                self.images[check_image_id(key)] = path
+            except InvalidNameError as exc:  # would corrupt the split lists and exports: rename the file
+                self.skipped[path] = str(exc)
+
+    # -- one writer ---------------------------------------------------------------------------------------
+    def lock(self, purpose: str = "zerolabel") -> None:
+        """Take the project's lock file; when another live process holds it, the project becomes read-only.
+
+        Raises:
+            ProjectLocked: (after making the project read-only) who holds it, and what to do.
+        """
+        if self._lock_token is None:
+            try:
+                self._lock_token = acquire_lock(self.root, purpose)
+            except ProjectLocked as exc:
+                self.read_only = str(exc)
+                raise
+
+    def unlock(self) -> None:
+        if self._lock_token is not None:
+            release_lock(self.root, self._lock_token)
+            self._lock_token = None
+
+    def _writing(self) -> None:
+        if self.read_only:
+            raise ProjectError(f"not saved: the project is read-only here. {self.read_only}")
 
     @property
     def ids(self) -> list[str]:
         return list(self.images)
 
-    def save_meta(self) -> None:
+    def _meta_text(self, classes: list[ClassSpec]) -> str:
         try:
             images = os.path.relpath(self.image_dir, self.root)
         except ValueError:  # another drive (Windows)
             images = str(self.image_dir)
-        meta = {"version": 1, "images": images, "classes": [asdict(c) for c in self.classes], "status": self.status}
-        atomic_write_text(self.root / PROJECT_FILE, json.dumps(meta, indent=1))
-        self.labelmap().write(self.root / "labelmap.txt")
+        meta = {"version": 1, "images": images, "classes": [asdict(c) for c in classes], "status": self.status}
+        return json.dumps(meta, indent=1)
+
+    def save_meta(self, classes: list[ClassSpec] | None = None) -> None:
+        """Write project.json (and labelmap.txt) with ``classes`` (default: the current ones), which then become
+        the project's classes: a class list that could not be written is never the one in memory."""
+        with self._guard:
+            self._writing()
+            classes = self.classes if classes is None else classes
+            atomic_write_text(self.root / PROJECT_FILE, self._meta_text(classes))
+            self.classes = classes
+            self.labelmap().write(self.root / "labelmap.txt")
 
     # -- classes -----------------------------------------------------------------------------------------
     @property
     def names(self) -> list[str]:
         return [c.name for c in self.classes]
 
-    def labelmap(self) -> LabelMap:
-        return LabelMap((BACKGROUND, *self.names), ((0, 0, 0), *[tuple(c.color) for c in self.classes]))
+    def labelmap(self, classes: list[ClassSpec] | None = None) -> LabelMap:
+        classes = self.classes if classes is None else classes
+        return LabelMap((BACKGROUND, *[c.name for c in classes]), ((0, 0, 0), *[tuple(c.color) for c in classes]))
 
     def _check_name(self, name: str, skip: int | None = None) -> str:
-        name = " ".join(str(name).split())
-        if not name or ":" in name or name.lower() == BACKGROUND:
-            raise ProjectError(f"invalid class name {name!r}: use a non-empty name without ':' (not 'background')")
+        try:
+            name = check_class_name(" ".join(str(name).split()))
+        except InvalidNameError as exc:
+            raise ProjectError(str(exc)) from exc
+        if name.lower() == BACKGROUND:
+            raise ProjectError(f"invalid class name {name!r}: 'background' is class 0 of every project")
         if any(c.name.lower() == name.lower() for i, c in enumerate(self.classes) if i != skip):
             raise ProjectError(f"class {name!r} is already in the list")
         return name
@@ -204,20 +252,18 @@ class Project:
             fallback = [tuple(int(v) for v in voc_palette()[i]) for i in range(1, IGNORE_INDEX)]
             color = next(c for c in [*COLOURS, *fallback] if c not in used)
         spec = ClassSpec(name, tuple(color))
-        self.classes.append(spec)
-        self.save_meta()
+        self.save_meta([*self.classes, spec])
         return spec
 
     def rename_class(self, index: int, name: str) -> None:
-        self.classes[index].name = self._check_name(name, skip=index)
-        self.save_meta()
+        name = self._check_name(name, skip=index)
+        self.save_meta([replace(c, name=name) if i == index else c for i, c in enumerate(self.classes)])
 
     def set_class(self, index: int, *, color: tuple[int, int, int] | None = None, visible: bool | None = None) -> None:
-        if color is not None:
-            self.classes[index].color = tuple(color)
-        if visible is not None:
-            self.classes[index].visible = visible
-        self.save_meta()
+        spec = self.classes[index]
+        spec = replace(spec, color=spec.color if color is None else tuple(color),
+                       visible=spec.visible if visible is None else visible)
+        self.save_meta([spec if i == index else c for i, c in enumerate(self.classes)])
 
     def remove_class(self, index: int) -> np.ndarray:
         """Remove class ``index`` (0-based in :attr:`classes`); its pixels become background everywhere.
@@ -229,9 +275,7 @@ class Project:
         value = index + 1
         lut[value] = 0
         lut[value + 1:IGNORE_INDEX] -= 1
-        del self.classes[index]
-        self._remap(lut)
-        self.save_meta()
+        self._remap(lut, [c for i, c in enumerate(self.classes) if i != index])
         return lut
 
     def move_class(self, index: int, to: int) -> np.ndarray:
@@ -241,16 +285,30 @@ class Project:
         lut = np.arange(256, dtype=np.uint8)
         for new, old in enumerate(order):
             lut[old + 1] = new + 1
-        self.classes = [self.classes[i] for i in order]
-        self._remap(lut)
-        self.save_meta()
+        self._remap(lut, [self.classes[i] for i in order])
         return lut
 
-    def _remap(self, lut: np.ndarray) -> None:
-        palette = self.labelmap().palette()
-        for folder in (self.root / LABELS, self.root / AUTOSAVE):
-            for path in sorted(folder.glob("*.png")) if folder.is_dir() else []:
-                write_label_png(path, lut[read_label_png(path)], palette)
+    def _remap(self, lut: np.ndarray, classes: list[ClassSpec]) -> None:
+        """Renumber every saved and autosaved map and switch to ``classes``: all of it, or (on any error) none."""
+        with self._guard:
+            self._writing()
+            labelmap = self.labelmap(classes)
+            try:
+                with Transaction(self.root) as txn:
+                    for folder in (LABELS, AUTOSAVE):
+                        for path in sorted((self.root / folder).glob("*.png")):
+                            try:
+                                labels = read_label_png(path)
+                            except Exception as exc:
+                                raise ProjectError(f"{path}: unreadable label map ({exc}); nothing was changed: "
+                                                   "delete or restore this file and try again") from exc
+                            write_label_png(txn.path_for(f"{folder}/{path.name}"), lut[labels], labelmap.palette())
+                    txn.write_text(PROJECT_FILE, self._meta_text(classes))
+                    labelmap.write(txn.path_for("labelmap.txt"))
+            except OSError as exc:
+                raise ProjectError(f"{self.root}: the class change could not be written ({exc}); nothing was "
+                                   "changed") from exc
+            self.classes = classes
 
     # -- label maps --------------------------------------------------------------------------------------
     def label_path(self, image_id: str) -> Path:
@@ -281,16 +339,22 @@ class Project:
 
     def save_labels(self, image_id: str, labels: np.ndarray, done: bool | None = None) -> None:
         """Write the label map atomically, list the image in ImageSets, and drop its autosave."""
-        if labels[labels != IGNORE_INDEX].max(initial=0) > len(self.classes):
-            raise ProjectError(f"{image_id}: the label map holds a class index beyond the {len(self.classes)} "
-                               "classes of the project")
-        write_label_png(self.label_path(image_id), labels, self.labelmap().palette())
-        if done is not None or self.status.get(image_id) != "done":
-            self.status[image_id] = "done" if done else "draft"
-        self.discard_autosave(image_id)
-        atomic_write_text(self.root / "ImageSets" / "Segmentation" / "default.txt",
-                          "".join(f"{i}\n" for i in self.saved_ids()))
-        self.save_meta()
+        with self._guard:
+            self._writing()
+            if labels[labels != IGNORE_INDEX].max(initial=0) > len(self.classes):
+                raise ProjectError(f"{image_id}: the label map holds a class index beyond the {len(self.classes)} "
+                                   "classes of the project")
+            write_label_png(self.label_path(image_id), labels, self.labelmap().palette())
+            if done is not None or self.status.get(image_id) != "done":
+                self.status[image_id] = "done" if done else "draft"
+            self.discard_autosave(image_id)
+            atomic_write_text(self.root / "ImageSets" / "Segmentation" / "default.txt",
+                              "".join(f"{i}\n" for i in self.saved_ids()))
+            self.save_meta()
+
+    def ids_with_status(self, *statuses: str) -> list[str]:
+        """The images with a saved label map whose status is one of ``statuses`` (``done``, ``draft``)."""
+        return [i for i in self.saved_ids() if self.image_status(i) in statuses]
 
     def image_status(self, image_id: str) -> str:
         """``unlabeled``, ``draft`` (saved or autosaved edits) or ``done``."""
@@ -314,7 +378,9 @@ class Project:
         return self.root / AUTOSAVE / f"{image_id}.png"
 
     def autosave(self, image_id: str, labels: np.ndarray) -> None:
-        write_label_png(self.autosave_path(image_id), labels, self.labelmap().palette())
+        with self._guard:
+            self._writing()
+            write_label_png(self.autosave_path(image_id), labels, self.labelmap().palette())
 
     def discard_autosave(self, image_id: str) -> None:
         self.autosave_path(image_id).unlink(missing_ok=True)

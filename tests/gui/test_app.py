@@ -72,6 +72,8 @@ def test_open_predict_paint_undo_save_reopen_export(qtbot, make_window, photos, 
 
     dialog = ExportDialog(again.project, again.image_id, again)
     dialog.format.setCurrentIndex(2)
+    assert dialog.scope.currentData() == "done" and dialog.ids() == []  # saved, not marked done
+    dialog.scope.setCurrentIndex(1)  # done and draft
     dialog.out.setText(str(tmp_path / "coco.json"))
     dialog.start()
     qtbot.waitUntil(lambda: dialog.result_message is not None, timeout=10_000)

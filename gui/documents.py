@@ -1,0 +1,230 @@
+"""Opening, switching, saving and exporting of the main window (a mixin, to keep the window file short).
+
+Every write to the project goes through the disk worker's thread, in the order it was asked for (one queue);
+:meth:`DocumentsMixin.flush` waits until the queue is empty, so an export or a class change never starts before the
+saves it follows. An image is saved only when the disk worker says so: until then it stays dirty, and when a save
+fails (a full disk, a read-only folder) the edits are autosaved and kept in memory; leaving the image or quitting
+never drops them without asking. The project is locked while it is open; a project another process writes opens
+read-only.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PySide6.QtCore import QCoreApplication
+from PySide6.QtWidgets import QMessageBox
+
+from core.annotation import History, Project, ProjectLocked
+
+
+class DocumentsMixin:
+    """Needs the window's widgets, its ``_post_load`` / ``_post_save`` / ``_post_flush`` signals and ``error``."""
+
+    # -- opening -----------------------------------------------------------------------------------------
+    def open_path(self, path: str | Path) -> bool:
+        """Open an image (its folder becomes the project), a folder of images or a project."""
+        path = Path(path)
+        folder, select = (path.parent, path) if path.is_file() else (path, None)
+        self.leave_image()
+        self.flush()  # the old project's saves finish while it is still locked
+        try:
+            project = Project.open_folder(folder)
+        except Exception as exc:
+            self.error("Could not open the folder", str(exc))
+            return False
+        if self.project is not None:
+            self.project.unlock()
+        self.project, self.image_id = project, None
+        self._unload()
+        self.unsaved = {}
+        self._remember(project.root)
+        try:
+            project.lock()
+            self.setWindowTitle(f"zerolabel — {project.root}")
+        except ProjectLocked as exc:
+            self.setWindowTitle(f"zerolabel — {project.root} (read-only)")
+            self.error("Opened read-only", f"{exc}\nYou can look and export; edits cannot be saved here.")
+        if project.skipped:
+            names = ", ".join(repr(p.name) for p in list(project.skipped)[:5])
+            self.error(f"{len(project.skipped)} image file(s) left out",
+                       f"{names}{'…' if len(project.skipped) > 5 else ''}: {next(iter(project.skipped.values()))}"
+                       "\nRename these files to label them.")
+        self.recover = self._ask_recovery(project)
+        self.navigator.set_images(project.images, {i: project.image_status(i) for i in project.ids})
+        self.classes.set_classes(project.classes, {})
+        start = next((i for i, p in project.images.items() if select is not None and p == select.resolve()), None)
+        start = start or (project.recoverable() or [None])[0] if self.recover else start
+        start = start or project.next_unlabeled() or (project.ids or [None])[0]
+        if start is None:
+            self.statusBar().showMessage(f"{folder}: no images found (png, jpg, bmp, tif, webp)", 10000)
+        else:
+            self.show_image(start)
+        return True
+
+    def _ask_recovery(self, project: Project) -> bool:
+        pending = project.recoverable()
+        if not pending:
+            return False
+        if self.recovery_policy == "ask":
+            answer = QMessageBox.question(
+                self, "Recover unsaved edits?",
+                f"The last session ended before saving edits of {len(pending)} image(s) "
+                f"({', '.join(pending[:5])}{'…' if len(pending) > 5 else ''}). Recover them?",
+                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.Discard)
+            keep = answer == QMessageBox.StandardButton.Yes
+        else:
+            keep = self.recovery_policy == "recover"
+        if not keep and not project.read_only:
+            for image_id in pending:
+                project.discard_autosave(image_id)
+        return keep
+
+    # -- images ------------------------------------------------------------------------------------------
+    def show_image(self, image_id: str) -> None:
+        if self.project is None or image_id == self.image_id:
+            return
+        self.leave_image()
+        self._unload(keep_picture=True)  # no edit or prediction uses the previous image while this one loads
+        self.image_id = image_id
+        self.navigator.select(image_id)
+        self.statusBar().showMessage(f"Opening {image_id}…")
+        self._load_seq += 1  # only the answer to this request is shown (an earlier one for the same id is stale)
+        self._post_load.emit(self.project, image_id, self.recover, self._load_seq)
+
+    def _loaded(self, image_id: str, rgb: np.ndarray, labels: np.ndarray | None, from_autosave: bool,
+                seq: int) -> None:
+        if image_id != self.image_id or seq != self._load_seq:
+            return
+        if image_id in self.unsaved:  # its save failed after it was left: the edits in memory come back
+            labels, from_autosave = self.unsaved[image_id][0].copy(), True
+        self.rgb, self.result, self.pred_labels = rgb, None, None
+        self.draft = labels is None
+        self.history = History(labels if labels is not None else np.zeros(rgb.shape[:2], np.uint8))
+        self.saved_version = self.autosaved_version = -1 if from_autosave else 0
+        self.canvas.history = self.history
+        self.canvas.set_image(rgb)
+        self.refresh_overlay()
+        h, w = rgb.shape[:2]
+        self.statusBar().showMessage(f"{image_id}: {w}×{h}" + (" (recovered edits)" if from_autosave else ""), 5000)
+        self.schedule_prediction(0)
+
+    def _unload(self, keep_picture: bool = False) -> None:
+        self.rgb, self.history, self.result, self.pred_labels = None, None, None, None
+        self.canvas.history = None
+        if keep_picture:
+            return
+        self.canvas.set_image(None)
+        self.canvas.labels_item.set_array(None)
+        self.canvas.extra_item.set_array(None)
+
+    def _load_failed(self, image_id: str, message: str, seq: int) -> None:
+        self.navigator.set_status(image_id, "error")
+        if image_id == self.image_id and seq == self._load_seq:
+            self.image_id = None
+            self._unload()
+        self.error(f"Could not open {image_id}", message + "\nThe other images are still available.")
+
+    def step_image(self, step: int) -> None:
+        if self.project and self.project.ids:
+            ids = self.project.ids
+            index = ids.index(self.image_id) if self.image_id in ids else -1
+            self.show_image(ids[(index + step) % len(ids)])
+
+    def next_unlabeled(self) -> None:
+        nxt = self.project.next_unlabeled(self.image_id) if self.project else None
+        if nxt is None:
+            self.statusBar().showMessage("Every image has labels", 5000)
+        else:
+            self.show_image(nxt)
+
+    @property
+    def dirty(self) -> bool:
+        """The open image has edits the disk has not confirmed as saved."""
+        return self.history is not None and not self.draft and self.history.version != self.saved_version
+
+    def leave_image(self) -> None:
+        if self.dirty:
+            self.save()
+
+    # -- saving: one ordered queue, saved only when the disk says so -------------------------------------
+    def save(self, done: bool | None = None) -> None:
+        """Queue a save of the open image (the user's labels from now on, also an accepted draft)."""
+        if self.project is None or self.history is None or self.image_id is None:
+            return
+        ticket = (self.history, self.history.version)
+        self._post_save.emit(self.project, self.image_id, self.history.labels.copy(), False, done, ticket)
+        self.autosaved_version = self.history.version  # a failed save autosaves these labels itself
+        self.draft = False
+
+    def mark_done(self) -> None:
+        self.save(done=True)
+        self.next_unlabeled()
+
+    def autosave(self) -> None:
+        if self.dirty and self.history.version != self.autosaved_version:
+            self.autosaved_version = self.history.version
+            self._post_save.emit(self.project, self.image_id, self.history.labels.copy(), True, None,
+                                 (self.history, self.history.version))
+
+    def flush(self) -> None:
+        """Wait until every write queued so far is on disk, and take in what the disk worker reported."""
+        self._post_flush.emit()  # a blocking call into the disk thread: it returns when the queue before it ran
+        QCoreApplication.sendPostedEvents(self)
+
+    def _saved(self, image_id: str, kind: str, ticket: tuple) -> None:
+        history, version = ticket
+        if kind == "save":
+            self.unsaved.pop(image_id, None)
+            if history is self.history and image_id == self.image_id:
+                self.saved_version = version
+        if self.project is not None:
+            self.navigator.set_status(image_id, self.project.image_status(image_id))
+        if kind == "save":
+            self.statusBar().showMessage(f"Saved {self.project.label_path(image_id)}", 4000)
+
+    def _save_failed(self, image_id: str, kind: str, message: str, labels: np.ndarray, ticket: tuple,
+                     kept: bool) -> None:
+        history, version = ticket
+        current = history is self.history and image_id == self.image_id
+        if kind == "autosave":
+            if current:
+                self.autosaved_version = -2  # try again on the next tick
+            self.statusBar().showMessage(f"Autosave of {image_id} failed: {message}", 10000)
+            return
+        self.unsaved[image_id] = (labels, kept)
+        self.navigator.set_status(image_id, "unsaved")
+        where = ("They are kept in the autosave (recovered when the project is opened again) and in memory"
+                 if kept else "They are kept in memory only: do not quit before a save succeeds")
+        self.error(f"Could not save {image_id}", f"{message}\nYour edits are not saved. {where}; free some space "
+                   "or fix the folder's permissions, then save again (Ctrl+S).")
+
+    def export_dialog(self) -> None:
+        from gui.dialogs import ExportDialog
+
+        if self.project is None:
+            self.error("Nothing to export", "Open a folder and label an image first.")
+            return
+        if self.dirty:  # the labeler's own edits; an untouched model draft is never saved as a label
+            self.save()
+        self.flush()  # the export starts after that save
+        ExportDialog(self.project, self.image_id, self).exec()
+
+    def _close_documents(self) -> bool:
+        """Save the open image and wait for every write; False when the user keeps the app open."""
+        if self.dirty:
+            self.save()
+        self.flush()
+        lost = sorted(i for i, (_, kept) in self.unsaved.items() if not kept)
+        if lost and self.close_policy == "ask":
+            answer = QMessageBox.warning(
+                self, "Edits are not saved",
+                f"The edits of {', '.join(lost[:5])}{'…' if len(lost) > 5 else ''} could not be written anywhere "
+                "(not even to the autosave). Quit and lose them?",
+                QMessageBox.StandardButton.Discard | QMessageBox.StandardButton.Cancel)
+            if answer != QMessageBox.StandardButton.Discard:
+                return False
+        if self.project is not None:
+            self.project.unlock()
+        return True
