@@ -17,8 +17,9 @@ $(STAMP): pyproject.toml Makefile
 venv: $(STAMP)
 
 # The app on the demo model and the sample images; with no display, the same job on the command line.
+# On X11 the platform check names every missing xcb system library and its Debian package before Qt starts.
 run: $(STAMP)
-	@if [ -n "$$DISPLAY$$WAYLAND_DISPLAY" ]; then $(VENV)/bin/zerolabel-gui --samples; \
+	@if [ -n "$$DISPLAY$$WAYLAND_DISPLAY" ]; then $(PY) -m gui.platform_check && $(VENV)/bin/zerolabel-gui --samples; \
 	else echo "no display (DISPLAY / WAYLAND_DISPLAY unset): running the command-line demo instead;" \
 	  "use 'xvfb-run make run' or a desktop session for the app"; $(VENV)/bin/zerolabel demo --out demo-output; fi
 

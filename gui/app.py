@@ -76,6 +76,12 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.smoke:
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+    from gui import platform_check
+
+    missing = platform_check.missing_xcb_libraries() if platform_check.wants_xcb() else []
+    if missing:  # Qt would abort naming only the first one
+        print(platform_check.message(missing), file=sys.stderr)
+        return 1
     from PySide6.QtCore import QTimer
     from PySide6.QtWidgets import QApplication
 
