@@ -3,11 +3,13 @@
 Written: ``{"info", "images", "annotations", "categories"}``; category ids are the label values (1..C, background
 left out) with ``name`` and ``color``; each annotation has ``segmentation``, ``area``, ``bbox`` [x, y, w, h] and
 ``iscrowd`` 0. ``masks="rle"``: the segmentation is a COCO RLE (compressed string by default, as pycocotools
-writes it; exact to the pixel); ``masks="polygon"``: a list of rings (see :mod:`core.formats.polygons`).
+writes it; exact to the pixel); ``masks="polygon"``: a list of rings along pixel edges, holes bridged in (see
+:mod:`core.formats.polygons`; exact too, read by us or by pycocotools).
 ``per="region"``: one annotation per connected region (instances); ``per="class"``: one per class and image
 (COCO-Stuff's semantic form).
 
-Read: polygons, uncompressed and compressed RLE; categories keep their names, in id order.
+Read: polygons (a pixel is inside when its centre is, as in COCO), uncompressed and compressed RLE; categories
+keep their names, in id order.
 
 Example:
     >>> coco = CocoWriter(LabelMap.from_names(["background", "cat"]))  # doctest: +SKIP
@@ -27,7 +29,7 @@ import numpy as np
 from core.data.base import BACKGROUND, IGNORE_INDEX
 from core.data.labelmap import LabelMap
 from core.errors import DatasetError
-from core.formats.polygons import check_points, label_regions, mask_rings, rasterise
+from core.formats.polygons import check_points, fill_centres, label_regions, mask_rings
 from core.formats.rle import rle_decode, rle_encode
 
 MASKS = ("rle", "polygon")
@@ -41,7 +43,7 @@ def _bbox(mask: np.ndarray) -> list[int]:
 
 def _ring_bbox(ring: np.ndarray) -> list[float]:
     lo, hi = ring.min(axis=0), ring.max(axis=0)
-    return [float(lo[0]), float(lo[1]), float(hi[0] - lo[0] + 1), float(hi[1] - lo[1] + 1)]
+    return [float(lo[0]), float(lo[1]), float(hi[0] - lo[0]), float(hi[1] - lo[1])]
 
 
 class CocoWriter:
@@ -73,11 +75,11 @@ class CocoWriter:
     def _shapes(self, labels: np.ndarray):
         if self.masks == "polygon":
             if self.per == "region":
-                for r in label_regions(labels):
+                for r in label_regions(labels, corners=True):
                     yield r.value, [_flat(r.ring)], float(r.area), _ring_bbox(r.ring)
                 return
             for value in _values(labels):
-                rings = mask_rings(labels == value)
+                rings = mask_rings(labels == value, corners=True)
                 all_pts = np.concatenate([ring for ring, _, _ in rings])
                 yield value, [_flat(ring) for ring, _, _ in rings], float(sum(a for _, a, _ in rings)), \
                     _ring_bbox(all_pts)
@@ -176,8 +178,8 @@ class CocoReader:
                 painted.append((float(mask.sum()), value, mask))
             elif isinstance(seg, list) and seg:
                 try:
-                    rings = [check_points(np.asarray(p, dtype=np.float64), image.width, image.height, source)
-                             for p in seg]
+                    rings = [check_points(np.asarray(p, dtype=np.float64), image.width, image.height, source,
+                                          corners=True) for p in seg]
                 except (TypeError, ValueError) as exc:
                     raise DatasetError(f"{source}: annotation {ann.get('id')}: polygons must be lists of numbers "
                                        f"({exc})") from None
@@ -188,8 +190,7 @@ class CocoReader:
             if isinstance(shape_, np.ndarray):
                 out[shape_] = value
             else:
-                layer = rasterise(shape, [(1, ring) for ring in shape_])
-                out[layer.astype(bool)] = value
+                out[fill_centres(shape, shape_)] = value
         return out
 
 
@@ -216,8 +217,8 @@ def export_coco(dataset: str | os.PathLike, out: str | os.PathLike, masks: str =
 
 def _find_image(json_path: Path, split: str, file_name: str) -> Path | None:
     name = Path(file_name.replace("\\", "/"))
-    for base in (json_path.parent, json_path.parent.parent / "images" / split, json_path.parent.parent / "images",
-                 json_path.parent.parent):
+    here, up = json_path.parent, json_path.parent.parent
+    for base in (here, up / "images" / split, up / "images", up, here / "images" / split, here / "images"):
         if (base / name).is_file():
             return base / name
     return None
@@ -225,7 +226,8 @@ def _find_image(json_path: Path, split: str, file_name: str) -> Path | None:
 
 def import_coco(src: str | os.PathLike, out: str | os.PathLike) -> int:
     """Import COCO JSON (a file, or a folder with ``annotations/*.json``) as a project; returns the number of
-    labelled images. Images are looked up beside the JSON file and in ``images/<split>/``."""
+    labelled images. Images are looked up beside the JSON file, in ``images/<split>/`` and ``images/`` next to it
+    or next to its folder."""
     from core.formats.dataset import ImportWriter, labelmap_from_names
 
     src = Path(src)

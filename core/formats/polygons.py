@@ -8,7 +8,9 @@ pixels included) gives the region back; the only pixels that can differ are thos
 the region (rare: bridges join nearest points). ``bench/polygon_roundtrip.py`` measures the agreement.
 
 Coordinates are pixel indices (x = column, y = row): pixel (x, y) is the point (x, y). YOLO divides by the image
-width / height, as Ultralytics' own mask converter does.
+width / height, as Ultralytics' own mask converter does. COCO reads polygons in continuous coordinates (pixel
+(x, y) is the square x..x+1, y..y+1, inside when its centre is): ``corners=True`` traces rings along pixel edges
+for it, and :func:`fill_centres` reads them that way (both exact, also as pycocotools rasterises them).
 """
 
 from __future__ import annotations
@@ -41,10 +43,19 @@ def _bridge(ring: np.ndarray, hole: np.ndarray) -> np.ndarray:
     return np.concatenate([ring[:i + 1], around, ring[i:]])
 
 
-def mask_rings(mask: np.ndarray) -> list[tuple[np.ndarray, float, float]]:
-    """``(ring, area, outer area)`` of a boolean mask, one per 8-connected region (holes bridged in)."""
+def mask_rings(mask: np.ndarray, corners: bool = False) -> list[tuple[np.ndarray, float, float]]:
+    """``(ring, area, outer area)`` of a boolean mask, one per 8-connected region (holes bridged in).
+
+    ``corners``: the rings run along pixel edges (pixel (x, y) is the square x..x+1, y..y+1, COCO's convention)
+    instead of through the centres of the border pixels; traced on the mask upscaled 2x, where sub-pixel u lies
+    on the pixel edge (u + u % 2) / 2.
+    """
     m = np.ascontiguousarray(mask, dtype=np.uint8)
+    if corners:
+        m = np.ascontiguousarray(m.repeat(2, axis=0).repeat(2, axis=1))
     contours, hierarchy = cv2.findContours(m, cv2.RETR_CCOMP, cv2.CHAIN_APPROX_SIMPLE)
+    if corners:
+        contours = [_simplify((c + c % 2) // 2) for c in contours]
     if not contours:
         return []
     tree = hierarchy[0]
@@ -66,14 +77,26 @@ def mask_rings(mask: np.ndarray) -> list[tuple[np.ndarray, float, float]]:
     return out
 
 
-def label_regions(labels: np.ndarray) -> list[Region]:
+def _simplify(contour: np.ndarray) -> np.ndarray:
+    """Drop repeated points and points in the middle of straight runs (``[N, 1, 2]`` int contour)."""
+    pts = contour.reshape(-1, 2)
+    pts = pts[np.any(pts != np.roll(pts, 1, axis=0), axis=1)] if len(pts) > 1 else pts
+    if len(pts) < 3:
+        return pts.reshape(-1, 1, 2).astype(np.int32)
+    prev, nxt = np.roll(pts, 1, axis=0), np.roll(pts, -1, axis=0)
+    cross = (pts[:, 0] - prev[:, 0]) * (nxt[:, 1] - pts[:, 1]) - (pts[:, 1] - prev[:, 1]) * (nxt[:, 0] - pts[:, 0])
+    keep = pts[cross != 0] if (cross != 0).sum() >= 3 else pts
+    return keep.reshape(-1, 1, 2).astype(np.int32)
+
+
+def label_regions(labels: np.ndarray, corners: bool = False) -> list[Region]:
     """Every region of every class (not background, not ignore), the largest outer border first, so painting
     them in order puts a region inside another's hole on top of it."""
     regions: list[Region] = []
     for value in np.unique(labels).tolist():
         if value in (0, IGNORE_INDEX):
             continue
-        for ring, area, outer in mask_rings(labels == value):
+        for ring, area, outer in mask_rings(labels == value, corners):
             regions.append(Region(int(value), ring, area, outer))
     regions.sort(key=lambda r: -r.outer)
     return regions
@@ -93,18 +116,47 @@ def rasterise(shape: tuple[int, int], shapes: list[tuple[int, np.ndarray]]) -> n
     return out
 
 
-def check_points(points: np.ndarray, width: int, height: int, source: str, tolerance: float = 1.0) -> np.ndarray:
-    """Points ``[N, 2]`` in pixels, checked to lie on the image (within ``tolerance`` pixels), clipped to it."""
+def fill_centres(shape: tuple[int, int], rings: list[np.ndarray]) -> np.ndarray:
+    """The pixels whose centre (x + 0.5, y + 0.5) lies inside a ring (even-odd), united over ``rings``: COCO's
+    reading of polygons in continuous coordinates (pixel (x, y) is the square x..x+1, y..y+1). A centre exactly
+    on a slanted edge may come out otherwise than in pycocotools (which rasterises on a 5x grid)."""
+    h, w = shape
+    out = np.zeros(shape, dtype=bool)
+    centres_x = np.arange(w) + 0.5
+    for ring in rings:
+        pts = np.asarray(ring, dtype=np.float64).reshape(-1, 2)
+        if len(pts) < 3:
+            continue
+        a, b = pts, np.roll(pts, -1, axis=0)
+        lo_y, hi_y = np.minimum(a[:, 1], b[:, 1]), np.maximum(a[:, 1], b[:, 1])
+        first = max(0, int(np.floor(lo_y.min() - 0.5)))
+        last = min(h - 1, int(np.ceil(hi_y.max() - 0.5)))
+        for y in range(first, last + 1):
+            yc = y + 0.5
+            hit = (lo_y <= yc) & (yc < hi_y)
+            if not hit.any():
+                continue
+            a_h, b_h = a[hit], b[hit]
+            xs = np.sort(a_h[:, 0] + (yc - a_h[:, 1]) * (b_h[:, 0] - a_h[:, 0]) / (b_h[:, 1] - a_h[:, 1]))
+            inside = (np.searchsorted(xs, centres_x, side="right") % 2).astype(bool)
+            out[y] |= inside
+    return out
+
+
+def check_points(points: np.ndarray, width: int, height: int, source: str, tolerance: float = 1.0,
+                 corners: bool = False) -> np.ndarray:
+    """Points ``[N, 2]`` in pixels, checked to lie on the image (within ``tolerance`` pixels), clipped to it
+    (to 0..width-1 for pixel-centre points, 0..width for ``corners``)."""
     pts = np.asarray(points, dtype=np.float64).reshape(-1, 2)
     if not np.isfinite(pts).all():
         raise DatasetError(f"{source}: a polygon holds a coordinate that is not a finite number")
     if len(pts) < 1:
         raise DatasetError(f"{source}: a polygon without points")
-    lo = pts.min(axis=0)
-    hi = pts.max(axis=0)
-    if lo[0] < -tolerance or lo[1] < -tolerance or hi[0] > width - 1 + tolerance or hi[1] > height - 1 + tolerance:
-        bad = pts[((pts < -tolerance) | (pts > np.array([width - 1, height - 1]) + tolerance)).any(axis=1)][0]
+    top = np.array([width, height]) - (0 if corners else 1)
+    outside = ((pts < -tolerance) | (pts > top + tolerance)).any(axis=1)
+    if outside.any():
+        bad = pts[outside][0]
         raise DatasetError(
             f"{source}: polygon point ({bad[0]:g}, {bad[1]:g}) lies outside the {width}x{height} image; "
             "fix the point or the image size in the file")
-    return np.clip(pts, 0, [width - 1, height - 1])
+    return np.clip(pts, 0, top)

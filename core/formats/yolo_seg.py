@@ -7,7 +7,8 @@
     OUT/labels/<split>/<id>.txt   "<class> x1 y1 x2 y2 ..." per line; class 0 = the first class after background
 
 Each connected region of a class is one line: its outer border with the holes bridged in (YOLO has no holes;
-:mod:`core.formats.polygons`), x / width and y / height as Ultralytics' own mask converter writes them. Ignore
+:mod:`core.formats.polygons`), x / width and y / height as Ultralytics' own mask converter writes them, nudged up
+by 0.01 pixel so that Ultralytics' float32 scaling and integer truncation give the same pixels back. Ignore
 pixels become background. An image without a label file is all background (Ultralytics' rule); a line of four
 numbers after the class is read as a box (cx cy w h).
 """
@@ -28,6 +29,7 @@ from core.io.atomic import atomic_write_text
 from core.io.image import IMAGE_SUFFIXES, image_size
 
 DIGITS = 6
+_MARGIN = 0.01
 
 
 def yolo_lines(labels: np.ndarray) -> list[str]:
@@ -36,7 +38,9 @@ def yolo_lines(labels: np.ndarray) -> list[str]:
     labels = np.where(labels == IGNORE_INDEX, 0, labels)
     lines = []
     for region in label_regions(labels):
-        pts = region.ring / np.array([w, h])
+        # x / w, rounded up at the 6th digit from x + 0.01: reading back with rounding (ours) or truncation after a
+        # float32 scale (Ultralytics' polygon2mask) both give the pixel x again
+        pts = np.ceil((region.ring + _MARGIN) / np.array([w, h]) * 10**DIGITS) / 10**DIGITS
         if len(pts) < 3:  # a one- or two-pixel region: repeat the last point (Ultralytics wants 3 or more)
             pts = np.concatenate([pts, np.repeat(pts[-1:], 3 - len(pts), axis=0)])
         lines.append(" ".join([str(region.value - 1), *(f"{v:.{DIGITS}f}" for v in pts.reshape(-1))]))

@@ -178,3 +178,32 @@ def test_not_a_zip(tmp_path):
     (tmp_path / "task.zip").write_bytes(b"not a zip")
     with pytest.raises(DatasetError, match="task.zip: not a readable zip"):
         import_dataset(tmp_path / "task.zip", "cvat", tmp_path / "out")
+
+
+def test_coco_polygons_read_as_coco_does(tmp_path):
+    """COCO polygons are continuous: [0,0, 4,0, 4,3, 0,3] covers pixels x 0..3, y 0..2 (pycocotools gives 12)."""
+    (tmp_path / "images").mkdir()
+    _png(tmp_path / "images" / "p.png", 6, 8)
+    doc = {"images": [{"id": 1, "file_name": "p.png", "width": 8, "height": 6}],
+           "categories": [{"id": 1, "name": "box"}],
+           "annotations": [{"id": 1, "image_id": 1, "category_id": 1, "area": 12,
+                            "segmentation": [[0, 0, 4, 0, 4, 3, 0, 3], [6, 4, 8, 4, 8, 6]]}]}
+    (tmp_path / "ann.json").write_text(json.dumps(doc))
+    import_dataset(tmp_path / "ann.json", "coco", tmp_path / "out")
+    labels = LayoutDataset(tmp_path / "out").label("p")
+    # the triangle holds the pixel centre (7.5, 4.5) (two more lie on its slanted edge)
+    assert labels[:3, :4].all() and int((labels[:4] > 0).sum()) == 12 and labels[4, 7] == 1
+
+
+def test_corner_rings_run_along_pixel_edges():
+    from core.formats.polygons import fill_centres, mask_rings
+
+    m = np.zeros((4, 5), bool)
+    m[1, 2] = True
+    ((ring, area, _),) = mask_rings(m, corners=True)
+    assert sorted(map(tuple, ring.astype(int).tolist())) == [(2, 1), (2, 2), (3, 1), (3, 2)] and area == 1
+    m = np.ones((7, 7), bool)
+    m[2:5, 2:5] = False
+    m[3, 3] = True  # an island in the hole
+    rings = [r for r, _, _ in mask_rings(m, corners=True)]
+    assert len(rings) == 2 and (fill_centres(m.shape, rings) == m).all()
