@@ -77,8 +77,11 @@ class DocumentsMixin:
         else:
             keep = self.recovery_policy == "recover"
         if not keep and not project.read_only:
-            for image_id in pending:
-                project.discard_autosave(image_id)
+            try:
+                for image_id in pending:
+                    project.discard_autosave(image_id)
+            except OSError as exc:
+                self.error("Could not discard the unsaved edits", f"{exc}; they are offered again next time")
         return keep
 
     # -- images ------------------------------------------------------------------------------------------
@@ -160,9 +163,12 @@ class DocumentsMixin:
 
     def mark_done(self) -> None:
         self.save(done=True)
+        self.flush()  # the next unlabeled image is chosen from what is on disk, this one included
         self.next_unlabeled()
 
     def autosave(self) -> None:
+        if self.project is not None and self.project.read_only:
+            return  # nothing can be written; the save says so once, not every few seconds
         if self.dirty and self.history.version != self.autosaved_version:
             self.autosaved_version = self.history.version
             self._post_save.emit(self.project, self.image_id, self.history.labels.copy(), True, None,

@@ -221,15 +221,22 @@ class TrainingDialog(WizardPages, QDialog):
     def use_project(self) -> None:
         """Write the project's done images as a dataset (all classes seen) and train on it."""
         from core.annotation.export import export_dataset
+        from core.io.atomic import atomic_write_text
 
-        done = [i for i in self.project.ids if self.project.image_status(i) == "done"]
+        if hasattr(self.parent(), "flush"):
+            self.parent().flush()  # the saves the labeler just made are in the dataset
+        done = self.project.ids_with_status("done")
         if not done:
             self.problems.setText("No image of this project is marked done yet (File ▸ Mark Done, Ctrl+Enter).")
             return
         out = Path(self.out.text()).parent / time.strftime("data-%Y%m%d-%H%M%S")
-        for _ in export_dataset(self.project, done, out):
-            pass
-        (out / "ImageSets" / "Segmentation" / "val.txt").write_text("".join(f"{i}\n" for i in done))
+        try:
+            for _ in export_dataset(self.project, done, out):
+                pass
+            atomic_write_text(out / "ImageSets" / "Segmentation" / "val.txt", "".join(f"{i}\n" for i in done))
+        except Exception as exc:  # a full disk, a read-only folder, a damaged label map: say so, train nothing
+            self.problems.setText(f"Could not write the dataset to {out}: {exc}")
+            return
         self.data_kind.setCurrentIndex(0)
         self.data.setText(str(out))
         self.unseen.setText("")

@@ -191,6 +191,9 @@ class Project:
             except ProjectLocked as exc:
                 self.read_only = str(exc)
                 raise
+            except OSError as exc:  # no lock file can be made here: nothing else could be written either
+                self.read_only = f"{self.root}: the lock file cannot be created ({exc})"
+                raise ProjectLocked(self.read_only, {}) from exc
 
     def unlock(self) -> None:
         if self._lock_token is not None:

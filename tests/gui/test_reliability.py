@@ -130,3 +130,22 @@ def test_broken_run_folders_are_listed_not_raised(qtbot, make_window, photos):
     method, error = run_method(str(photos / "runs" / "old"))
     assert method == "" and "config.json" in error and "cannot be continued" in error
     dialog.done(0)
+
+
+def test_a_dataset_from_the_project_that_cannot_be_written_is_a_message(qtbot, make_window, photos, tmp_path):
+    window = make_window()
+    _open(qtbot, window, photos)
+    _paint(window, 300)
+    window.mark_done()  # queued save; the wizard's dataset waits for it
+    window.training_dialog()
+    dialog = window.trainer_dialog
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a folder")
+    dialog.out.setText(str(blocker / "run"))  # the dataset goes beside the run folder: inside a file
+    dialog.use_project()
+    assert "Could not write the dataset" in dialog.problems.text() and "a-file" in dialog.problems.text()
+    dialog.out.setText(str(tmp_path / "runs" / "run"))
+    dialog.use_project()
+    written = list((tmp_path / "runs").glob("data-*/SegmentationClass/*.png"))
+    assert len(written) == 1 and dialog.problems.text() == ""
+    dialog.done(0)
