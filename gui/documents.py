@@ -43,8 +43,11 @@ class DocumentsMixin:
         try:
             project.lock()
             self.setWindowTitle(f"zerolabel — {project.root}")
+            self.status_read_only.setText("")
         except ProjectLocked as exc:
             self.setWindowTitle(f"zerolabel — {project.root} (read-only)")
+            self.status_read_only.setText("Read-only: another zerolabel writes this project")
+            self.status_read_only.setToolTip(str(exc))
             self.error("Opened read-only", f"{exc}\nYou can look and export; edits cannot be saved here.")
         if project.skipped:
             names = ", ".join(repr(p.name) for p in list(project.skipped)[:5])

@@ -79,7 +79,9 @@ class MainWindow(DocumentsMixin, EditsMixin, MenusMixin, QMainWindow):
         self.status_model = QLabel()
         self.status_latency = QLabel()
         self.status_pos = QLabel()
-        for w in (self.status_pos, self.status_latency, self.status_model):
+        self.status_read_only = QLabel()  # shown while another process writes the open project
+        self.status_read_only.setStyleSheet("color: #c0392b; font-weight: bold")
+        for w in (self.status_read_only, self.status_pos, self.status_latency, self.status_model):
             w.setContentsMargins(8, 0, 8, 0)
             self.statusBar().addPermanentWidget(w)
         self.navigator.image_chosen.connect(self.show_image)

@@ -1,4 +1,4 @@
-"""The image navigator: a thumbnail per image with its status (unlabeled / draft / done / error).
+"""The image navigator: a thumbnail per image with its status (unlabeled / draft / done / error / unsaved).
 
 Thumbnails are decoded in a thread pool (the UI thread never waits on disk) and arrive one by one.
 """
@@ -17,7 +17,8 @@ from gui.overlay import to_qimage
 
 THUMB = 64
 STATUS_COLOURS = {"unlabeled": QColor(150, 150, 150), "draft": QColor(230, 170, 40),
-                  "done": QColor(70, 180, 90), "error": QColor(220, 60, 60)}
+                  "done": QColor(70, 180, 90), "error": QColor(220, 60, 60),
+                  "unsaved": QColor(220, 60, 60)}  # a save failed: the edits are held by the window
 
 
 class _Signals(QObject):

@@ -89,6 +89,7 @@ def test_a_second_window_on_the_same_project_is_read_only(qtbot, make_window, ph
     second = make_window()
     _open(qtbot, second, photos, classes=())
     assert "read-only" in second.windowTitle() and second.last_error[0] == "Opened read-only"
+    assert second.status_read_only.text().startswith("Read-only") and first.status_read_only.text() == ""
     _paint(second, 100)
     with qtbot.waitSignal(second.disk.save_failed, timeout=10_000):
         second.save()
