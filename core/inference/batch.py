@@ -1,31 +1,32 @@
 """``zerolabel predict`` and ``zerolabel export-onnx``: batch pre-labelling into a trainable dataset.
 
-``predict MODEL --classes "a,b" IMAGES_OR_DIRS --out OUT``: MODEL is an exported ONNX folder or a run folder
-(exported once into ``RUN/onnx``). OUT is a dataset in zerolabel's layout (indexed PNG + labelmap.txt), plus COCO
-JSON with RLE masks (``--format coco|both``) and heatmap PNGs (``--heatmaps``). Decoding and writing overlap
-inference (threads); a bad image is reported and skipped; finished images are skipped unless ``--overwrite``;
-``--shard i/N`` splits the sorted file list deterministically so N processes share one folder.
+``predict MODEL --classes "a,b" IMAGES_OR_DIRS --out OUT``: MODEL is an exported ONNX folder, a run folder
+(exported once into ``RUN/onnx``), or a built-in name (``shapes``: the demo model; ``photos``: the photo model).
+OUT is a dataset in zerolabel's layout (the input images linked or copied, indexed label PNGs, labelmap.txt), plus
+COCO JSON with RLE masks (``--format coco|both``) and heatmap PNGs (``--heatmaps``). Decoding and writing overlap
+inference (threads; ``--engine ray`` runs the same on a Ray cluster); a bad image is reported and skipped;
+finished images (every requested output present) are skipped unless ``--overwrite``; ``--shard i/N`` splits the
+sorted file list deterministically so N processes share one folder. An OUT made with other classes is refused.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
-import os
+import math
 import sys
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
-import numpy as np
-
 from core.data.base import BACKGROUND
 from core.data.labelmap import LabelMap
-from core.data.layout import LABELS, DatasetWriter
+from core.data.layout import LABELMAP, DatasetWriter
 from core.errors import ZerolabelError
-from core.io.atomic import atomic_write_text
-from core.io.image import IMAGE_SUFFIXES, read_image, write_image
+from core.inference.prelabel import Outputs, assemble_coco, write_outputs
+from core.io.image import IMAGE_SUFFIXES, read_image
 
 PREFETCH = 4
+#: Built-in model names and their folders under the installed ``resources`` package.
+BUILTIN_MODELS = {"shapes": "demo_model", "photos": "photo_model"}
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -42,12 +43,44 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, help="output dataset folder")
     p.add_argument("--format", choices=("voc", "coco", "both"), default="voc")
     p.add_argument("--heatmaps", action="store_true", help="also write one heatmap PNG per class")
-    p.add_argument("--calibration", type=float, default=0.0, help="gamma subtracted from seen-class scores")
-    p.add_argument("--min-area", type=int, default=0, help="drop regions smaller than this many pixels")
+    p.add_argument("--calibration", type=_finite(0.0), default=0.0,
+                   help="gamma subtracted from seen-class scores (SPNet-C), >= 0")
+    p.add_argument("--min-area", type=_count(0), default=0, help="drop regions smaller than this many pixels")
+    p.add_argument("--workers", type=_count(1), default=2, help="image reader and writer threads (local engine), "
+                   "or actors (Ray engine)")
+    p.add_argument("--threads", type=_count(0), default=None,
+                   help="ONNX Runtime intra-op threads per model (0: every core; default: measured setting)")
+    p.add_argument("--engine", choices=("local", "ray"), default="local",
+                   help="local threads (default) or Ray Data with an actor pool of ONNX Runtime sessions")
+    p.add_argument("--address", default=None, help="Ray cluster address (default: RAY_ADDRESS, else a local Ray)")
     p.add_argument("--shard", default="0/1", help="i/N: process every N-th image starting at i")
     p.add_argument("--overwrite", action="store_true", help="redo images that already have a label")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     p.set_defaults(func=run_predict)
+
+
+def _finite(low: float):
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        if not math.isfinite(value) or value < low:
+            raise argparse.ArgumentTypeError(f"{text!r} must be a finite number >= {low:g}")
+        return value
+    return parse
+
+
+def _count(low: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"{text!r} must be at least {low}")
+        return value
+    return parse
 
 
 def run_export(args: argparse.Namespace) -> int:
@@ -58,8 +91,16 @@ def run_export(args: argparse.Namespace) -> int:
 
 
 def model_folder(model: str) -> Path:
-    """An ONNX folder as is; a run folder is exported once into ``RUN/onnx`` (needs torch, once)."""
+    """An ONNX folder as is; a run folder is exported once into ``RUN/onnx`` (needs torch, once); a built-in name."""
     path = Path(model)
+    if model in BUILTIN_MODELS and not path.exists():
+        from importlib.resources import files
+
+        path = Path(str(files("resources") / BUILTIN_MODELS[model]))
+        if not (path / "manifest.json").is_file():
+            raise ZerolabelError(f"the built-in model {model!r} is not installed ({path} has no manifest.json); "
+                                 "reinstall zerolabel or give a model folder")
+        return path
     if (path / "manifest.json").is_file():
         return path
     if (path / "best.pt").is_file() or path.suffix == ".pt":
@@ -70,7 +111,8 @@ def model_folder(model: str) -> Path:
 
             export_onnx(path, target)
         return target
-    raise ZerolabelError(f"{model}: neither an exported ONNX folder (manifest.json) nor a run folder (best.pt)")
+    raise ZerolabelError(f"{model}: neither an exported ONNX folder (manifest.json), a run folder (best.pt) nor a "
+                         f"built-in model ({', '.join(BUILTIN_MODELS)})")
 
 
 def list_images(inputs: list[str]) -> list[tuple[str, Path]]:
@@ -103,88 +145,116 @@ def parse_shard(text: str) -> tuple[int, int]:
     return i, n
 
 
-def rle(mask: np.ndarray) -> dict:
-    """COCO uncompressed RLE (column-major counts, starting with a run of zeros)."""
-    flat = np.asfortranarray(mask).ravel(order="F").astype(np.uint8)
-    changes = np.flatnonzero(np.diff(np.concatenate([[0], flat, [1 - flat[-1] if flat.size else 0]])))
-    counts = np.diff(np.concatenate([[0], changes])).tolist()
-    return {"size": list(mask.shape), "counts": counts}
+def prepare_output(out: Path, names: list[str]) -> LabelMap:
+    """Check OUT before anything is written: a folder we can write, made with the same classes if it exists."""
+    labelmap = LabelMap.from_names([BACKGROUND, *names])
+    if out.exists() and not out.is_dir():
+        raise ZerolabelError(f"--out {out}: is a file, not a folder; give a new or existing folder")
+    existing = out / LABELMAP
+    if existing.is_file():
+        try:
+            old = LabelMap.read(existing).names
+        except (ZerolabelError, OSError, ValueError) as exc:
+            raise ZerolabelError(f"{existing}: unreadable ({exc}); give a new --out folder") from exc
+        if list(old) != list(labelmap.names):
+            raise ZerolabelError(
+                f"{out} was labelled with the classes {', '.join(old[1:])}; its label maps would change meaning "
+                f"under {', '.join(names)}: give a new --out folder (or the same --classes, in the same order)")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / f".write-test-{id(out)}"
+        probe.write_bytes(b"")
+        probe.unlink()
+    except OSError as exc:
+        raise ZerolabelError(f"--out {out}: cannot write there ({exc.strerror or exc}); choose a folder you can "
+                             "write to") from None
+    return labelmap
 
 
 def run_predict(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
-
-    from core.inference.runtime import Predictor
-
     names = [n.strip() for n in args.classes.split(",") if n.strip()]
     if not names:
         raise ZerolabelError("--classes is empty; give at least one class name")
     shard, shards = parse_shard(args.shard)
     items = [t for k, t in enumerate(list_images(args.inputs)) if k % shards == shard]
-    predictor = Predictor(model_folder(args.model), device=args.device)
-    labelmap = LabelMap.from_names([BACKGROUND, *names])
-    predictor.text.embed(names)  # an unknown word stops here, before OUT is created, not once per image
+    folder = model_folder(args.model)
     out = Path(args.out)
+    outputs = Outputs(out, tuple(names), args.heatmaps, args.format in ("coco", "both"))
+    outputs.check_names()
     split = "predicted" if shards == 1 else f"predicted-shard-{shard}-of-{shards}"
-    writer = DatasetWriter(out, labelmap)
-    coco: dict = {"images": [], "annotations": [], "categories": [{"id": i + 1, "name": n} for i, n in
-                                                                    enumerate(names)]}
-    failures: list[str] = []
+    if args.engine == "ray":
+        from core.inference.ray_engine import run_ray
+
+        failures = run_ray(args, folder, outputs, items, split)
+    else:
+        failures = _run_local(args, folder, outputs, items, split)
+    if outputs.coco:
+        done = sorted(i for i, _ in items if outputs.done(i))
+        assemble_coco(outputs, done, out / ("coco.json" if shards == 1 else f"coco-shard-{shard}-of-{shards}.json"))
+    for line in failures:
+        print(f"skipped {line}", file=sys.stderr)
+    print(f"labelled {len(items) - len(failures)} images into {out} (split {split}); {len(failures)} skipped")
+    return 0 if not failures else 1
+
+
+def open_run(args: argparse.Namespace, folder: Path, outputs: Outputs, items, split: str, threads=None):
+    """The predictor (checked against the classes before OUT is touched), the writer and the images to do."""
+    from core.inference.runtime import Predictor
+
+    predictor = Predictor(folder, device=args.device, cache_size=1, threads=threads)
+    predictor.text.embed(list(outputs.names))  # an unknown word stops here, before OUT is created
+    labelmap = prepare_output(outputs.out, list(outputs.names))
+    writer = DatasetWriter(outputs.out, labelmap)
     todo = []
     for sample_id, path in items:
-        if not args.overwrite and (out / LABELS / f"{sample_id}.png").exists():
+        if not args.overwrite and outputs.done(sample_id):
             writer.splits.setdefault(split, []).append(sample_id)
         else:
             todo.append((sample_id, path))
     print(f"{len(items) - len(todo)} already labelled, {len(todo)} to do; device {predictor.model.device}"
           + (f" ({predictor.model.note})" if predictor.model.note else ""), file=sys.stderr)
-    with ThreadPoolExecutor(2) as readers, ThreadPoolExecutor(1) as writers:
-        pending: list[Future] = []
-        reads = [readers.submit(read_image, p) for _, p in todo[:PREFETCH]]
+    return predictor, writer, todo
+
+
+def _run_local(args: argparse.Namespace, folder: Path, outputs: Outputs, items, split: str) -> list[str]:
+    from tqdm import tqdm
+
+    predictor, writer, todo = open_run(args, folder, outputs, items, split, args.threads)
+    names = list(outputs.names)
+    failures: list[str] = []
+    workers = args.workers
+    with ThreadPoolExecutor(workers) as readers, ThreadPoolExecutor(workers) as writers:
+        pending: list[tuple[str, Path, Future]] = []
+        reads = [readers.submit(read_image, p) for _, p in todo[:PREFETCH * workers]]
         for k, (sample_id, path) in enumerate(tqdm(todo, unit="img", disable=not todo)):
-            if k + PREFETCH < len(todo):
-                reads.append(readers.submit(read_image, todo[k + PREFETCH][1]))
+            if k + PREFETCH * workers < len(todo):
+                reads.append(readers.submit(read_image, todo[k + PREFETCH * workers][1]))
             try:
                 image = reads[k].result()
-                pred = predictor.predict(image, names, calibration=args.calibration, min_area=args.min_area)
-            except (ZerolabelError, OSError, ValueError) as exc:
-                failures.append(f"{path}: {exc}")
+                reads[k] = None  # free memory
+                pred = predictor.predict(image, names, calibration=args.calibration, min_area=args.min_area,
+                                         key=sample_id)
+                del image
+            except (ZerolabelError, ValueError, MemoryError) as exc:
+                failures.append(f"{path}: {exc if not isinstance(exc, MemoryError) else 'too large for memory'}")
                 continue
-            reads[k] = None  # free memory
-            pending.append(writers.submit(_write, writer, out, sample_id, image, pred, split, args.heatmaps))
-            if args.format in ("coco", "both"):
-                _coco_add(coco, len(coco["images"]) + 1, sample_id, pred)
-        for f in pending:
-            f.result()
+            pending.append((sample_id, path, writers.submit(write_outputs, outputs, writer, sample_id, path, pred)))
+            while len(pending) > 4 * workers:
+                _settle(pending.pop(0), writer, split)
+        for item in pending:
+            _settle(item, writer, split)
+    close_writer(writer)
+    return failures
+
+
+def close_writer(writer: DatasetWriter) -> None:
+    """Split lists in sorted order (the same whichever engine or order the images were done in)."""
+    for ids in writer.splits.values():
+        ids.sort()
     writer.close()
-    if args.format in ("coco", "both"):
-        name = "coco.json" if shards == 1 else f"coco-shard-{shard}-of-{shards}.json"
-        atomic_write_text(out / name, json.dumps(coco))
-    for line in failures:
-        print(f"skipped {line}", file=sys.stderr)
-    print(f"labelled {len(todo) - len(failures)} images into {out} (split {split}); {len(failures)} skipped")
-    return 0 if not failures else 1
 
 
-def _write(writer: DatasetWriter, out: Path, sample_id: str, image, pred, split: str, heatmaps: bool) -> None:
-    writer.add(sample_id, image, pred.labels, split=split)
-    if heatmaps:
-        for name, heat in zip(pred.names, pred.heatmaps, strict=True):
-            target = out / "heatmaps" / name.replace(" ", "_").replace(os.sep, "_") / f"{sample_id}.png"
-            target.parent.mkdir(parents=True, exist_ok=True)
-            write_image(target, np.repeat((heat * 255).round().astype(np.uint8)[..., None], 3, axis=2))
-
-
-def _coco_add(coco: dict, image_id: int, sample_id: str, pred) -> None:
-    h, w = pred.labels.shape
-    coco["images"].append({"id": image_id, "file_name": f"JPEGImages/{sample_id}.png", "height": h, "width": w})
-    for c in range(1, len(pred.names) + 1):
-        mask = pred.labels == c
-        if mask.any():
-            ys, xs = np.nonzero(mask)
-            coco["annotations"].append({
-                "id": len(coco["annotations"]) + 1, "image_id": image_id, "category_id": c, "iscrowd": 0,
-                "segmentation": rle(mask), "area": int(mask.sum()),
-                "bbox": [int(xs.min()), int(ys.min()), int(xs.max() - xs.min() + 1), int(ys.max() - ys.min() + 1)],
-                "score": float(pred.heatmaps[c - 1][mask].mean()),
-            })
+def _settle(item: tuple[str, Path, Future], writer: DatasetWriter, split: str) -> None:
+    sample_id, _, future = item
+    future.result()  # a write error (disk full, read-only) stops the run with its message
+    writer.splits.setdefault(split, []).append(sample_id)

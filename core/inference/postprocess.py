@@ -138,6 +138,12 @@ class Scores:
         (i0, _, _), (j0, _, _) = self.rows, self.cols
         row_runs, col_runs = np.bincount(i0, minlength=h), np.bincount(j0, minlength=w)
         cell = (winner + (0 if self.softmax else 1)).astype(np.uint8)
+        if not self.softmax and 0 < self.threshold < 1:  # cells below the threshold at every corner: background
+            top = self.stack.max(0)
+            top = np.maximum(np.maximum(top, top[:, right]), np.maximum(top[down], top[down][:, right]))
+            empty = top < np.log(self.threshold / (1 - self.threshold)) - 1e-3
+            cell[empty] = 0
+            agree |= empty
         out[:] = np.repeat(np.repeat(cell, row_runs, 0), col_runs, 1)
         agree_rows = np.repeat(agree, row_runs, 0)
         best = None if self.softmax else self.stack.max(0)[None]

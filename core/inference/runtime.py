@@ -277,7 +277,7 @@ class Predictor:
 
     def _key(self, image: np.ndarray | None, key: str | None) -> str:
         if key is None:
-            key = hashlib.sha1(np.ascontiguousarray(image).tobytes()).hexdigest() + str(image.shape)
+            key = hashlib.sha1(np.ascontiguousarray(image).data).hexdigest() + str(image.shape)
         return f"{self.model.id}:{key}"
 
     def is_cached(self, key: str) -> bool:
