@@ -72,6 +72,8 @@ def main(argv: list[str] | None = None) -> int:
     window.grab().save(str(out / "5-brush.png"))
     from gui.dialogs import ExportDialog
 
+    window.save(done=True)  # the export offers done images (the default) or done and draft
+    window.flush()
     dialog = ExportDialog(window.project, window.image_id, window)
     dialog.show()
     app.processEvents()
