@@ -63,7 +63,7 @@ def create_window(args: argparse.Namespace):
 def open_initial(window, args: argparse.Namespace) -> None:
     from core.inference.runtime import sample_images_folder
 
-    recent = window.settings.value("recent", []) or []
+    recent = window.recent_projects()
     if args.path:
         window.open_path(args.path)
     elif args.samples or not recent or not os.path.isdir(recent[0]):

@@ -13,7 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QSettings, Qt, QThread, QTimer, Signal
+from PySide6.QtCore import QByteArray, QSettings, Qt, QThread, QTimer, Signal
 from PySide6.QtWidgets import QDockWidget, QFileDialog, QLabel, QMainWindow, QMessageBox
 
 from gui.canvas import Canvas
@@ -105,7 +105,7 @@ class MainWindow(DocumentsMixin, EditsMixin, MenusMixin, QMainWindow):
         self._menus()
         self.resize(1280, 800)
         geometry = self.settings.value("geometry")
-        if geometry is not None:
+        if isinstance(geometry, QByteArray):  # a hand-edited or foreign settings file holds anything
             self.restoreGeometry(geometry)
 
     def _start_workers(self) -> None:
@@ -137,12 +137,12 @@ class MainWindow(DocumentsMixin, EditsMixin, MenusMixin, QMainWindow):
 
         folder = folder or ""
         if text_spec is None:
-            text_spec = self.settings.value("text_encoder", "")
+            text_spec = self.setting("text_encoder")
         self.settings.setValue("model", folder)
         self.settings.setValue("text_encoder", text_spec)
         self.model_info = ("loading…", "", "")
         self._show_model()
-        self._post_model.emit(folder or str(demo_model_folder()), self.settings.value("device", "auto"), text_spec)
+        self._post_model.emit(folder or str(demo_model_folder()), self.setting("device", "auto"), text_spec)
 
     def pick_model(self, run: bool) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Training run" if run else "Exported model folder")
@@ -172,14 +172,26 @@ class MainWindow(DocumentsMixin, EditsMixin, MenusMixin, QMainWindow):
         if path:
             self.open_path(path)
 
+    def setting(self, key: str, default: str = "") -> str:
+        """A text setting; anything else a settings file holds there reads as ``default``."""
+        value = self.settings.value(key, default)
+        return value if isinstance(value, str) else default
+
+    def recent_projects(self) -> list[str]:
+        """The recent project folders, newest first. An INI file gives back a one-entry list as a plain string,
+        which must not become a list of characters (the first of them, ``/``, opened as a project)."""
+        value = self.settings.value("recent", [])
+        value = [value] if isinstance(value, str) else value
+        return [p for p in value if isinstance(p, str) and p] if isinstance(value, list) else []
+
     def _remember(self, root: Path) -> None:
-        recent = [str(root)] + [p for p in (self.settings.value("recent", []) or []) if p != str(root)]
+        recent = [str(root)] + [p for p in self.recent_projects() if p != str(root)]
         self.settings.setValue("recent", recent[:8])
         self._refresh_recent()
 
     def _refresh_recent(self) -> None:
         self.recent_menu.clear()
-        for path in self.settings.value("recent", []) or []:
+        for path in self.recent_projects():
             self.recent_menu.addAction(path, lambda p=path: self.open_path(p))
         self.recent_menu.setEnabled(not self.recent_menu.isEmpty())
 

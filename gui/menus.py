@@ -68,5 +68,5 @@ class MenusMixin:
         text = m.addMenu("Text Encoder")
         for label, spec in (("The model's own", ""), ("GloVe 6B 50-d (glove50)", "glove50"),
                             ("all-MiniLM-L6-v2 (minilm)", "minilm")):
-            self._action(text, label, lambda _=False, s=spec: self.load_model(self.settings.value("model", ""), s))
+            self._action(text, label, lambda _=False, s=spec: self.load_model(self.setting("model"), s))
 

@@ -150,3 +150,20 @@ def test_a_dataset_from_the_project_that_cannot_be_written_is_a_message(qtbot, m
     written = list((tmp_path / "runs").glob("data-*/SegmentationClass/*.png"))
     assert len(written) == 1 and dialog.problems.text() == ""
     dialog.done(0)
+
+
+def test_a_settings_file_with_one_recent_project_or_odd_values_starts_normally(qtbot, make_window, photos, tmp_path):
+    import argparse
+    import os
+
+    from gui.app import open_initial
+
+    # how an INI file stores a one-entry list (read back as a plain string), and values of the wrong type
+    (tmp_path / "settings.ini").write_text(f"[General]\nrecent={photos}\ngeometry=junk\ntext_encoder=@Invalid()\n"
+                                           "device=3\n")
+    assert os.environ["ZEROLABEL_SETTINGS"] == str(tmp_path / "settings.ini")
+    window = make_window()
+    assert window.recent_projects() == [str(photos)] and window.model_info[2]  # the model's own text encoder
+    open_initial(window, argparse.Namespace(path=None, samples=False))
+    assert window.project is not None and window.project.root == photos
+    assert [a.text() for a in window.recent_menu.actions()] == [str(photos)]
