@@ -68,12 +68,14 @@ def _fit_side(image: np.ndarray, side: int) -> np.ndarray:
 
 
 def write_pseudo_dataset(folder: str | Path, classes: Sequence[str], out: str | Path, *,
-                         model: str | Path | None = None, top_p: float = 50.0,
+                         model: str | Path | None = None, top_p: float = 50.0, strokes: str | Path | None = None,
                          emit=lambda _msg: None) -> tuple[Path, dict[str, int]]:
     """Pseudo-label every photo of ``folder`` with ``classes`` and write the dataset to ``out``.
 
-    Returns the dataset folder and the pseudo-labelled pixel count per class. Names the model cannot score (a name
-    no ImageNet concept supports) are a :class:`ZerolabelError` naming them: teach them by strokes instead.
+    ``strokes``: a saved :class:`core.photo.strokes.StrokeHead` fitted on the photo model's ``strokes`` features;
+    its classes label the pixels the model leaves as background (where the head's probability is highest).
+    Returns the dataset folder and the pseudo-labelled pixel count per class. Names neither the model nor the
+    stroke head can score are a :class:`ZerolabelError` naming them.
     """
     from core.inference.runtime import Predictor
     from core.photo import photo_model_folder
@@ -83,19 +85,30 @@ def write_pseudo_dataset(folder: str | Path, classes: Sequence[str], out: str | 
     if not names:
         raise ZerolabelError("--classes: give at least one class name, e.g. --classes \"cat,cup\"")
     predictor = Predictor(model or photo_model_folder())
-    missing = predictor.text.missing(names)
+    head = None
+    if strokes:
+        from core.photo.strokes import StrokeHead
+
+        head = StrokeHead.load(strokes)
+    taught = [n for n in names if head is not None and n in head.classes]
+    scored = [n for n in names if n not in taught]
+    missing = predictor.text.missing(scored)
     if missing:
         raise ZerolabelError(f"the model cannot score {', '.join(map(repr, missing))}: no concept supports "
-                             "them; leave them out (teach them by strokes in the app)")
+                             "them; leave them out or teach them by strokes (--strokes FILE.npz)")
     photos = UnlabeledFolder(folder)
     ids, images, heatmaps, labels = [], [], [], []
     for path, rgb in photos:
         rgb = _fit_side(rgb, STORE_SIDE)
-        pred = predictor.predict(rgb, names)
+        heat, lab = _predict(predictor, rgb, scored, head, taught)
         ids.append(f"{len(ids):05d}_{path.stem}"[:100])
         images.append(rgb)
-        heatmaps.append(pred.heatmaps)
-        labels.append(pred.labels)
+        heatmaps.append(heat)
+        labels.append(lab)
+    order = [names.index(n) for n in scored + taught]  # columns above -> the order of ``names``
+    lut = np.array([0] + [order[i] + 1 for i in range(len(order))] + [IGNORE_INDEX] * (255 - len(order)), np.uint8)
+    heatmaps = [h[np.argsort(order)] for h in heatmaps]
+    labels = [lut[lab] for lab in labels]
     if not images:
         raise ZerolabelError(f"{folder}: no readable photos to self-train on")
     pseudo = pseudo_labels(heatmaps, labels, top_p)
@@ -112,8 +125,31 @@ def write_pseudo_dataset(folder: str | Path, classes: Sequence[str], out: str | 
     return out, counts
 
 
+def _predict(predictor, rgb: np.ndarray, scored: list[str], head, taught: list[str]):
+    """Heatmaps ``[C, H, W]`` (scored names, then taught ones) and labels (0 = background, i = column i - 1)."""
+    size = rgb.shape[:2]
+    if scored:
+        pred = predictor.predict(rgb, scored)
+        heat, labels = pred.heatmaps, pred.labels
+    else:
+        heat, labels = np.zeros((0, *size), np.float32), np.zeros(size, np.uint8)
+    if not taught:
+        return heat, labels
+    from core.photo import stroke_features
+
+    probs = head.probabilities(stroke_features(predictor, rgb))
+    probs = np.stack([cv2.resize(p, (size[1], size[0]), interpolation=cv2.INTER_LINEAR) for p in probs])
+    columns = [head.classes.index(n) + 1 for n in taught]
+    best = probs.argmax(0)
+    labels = labels.copy()
+    for j, column in enumerate(columns):
+        labels[(labels == 0) & (best == column)] = len(scored) + j + 1
+    return np.concatenate([heat, probs[columns]]), labels
+
+
 def selftrain_photos(folder: str | Path, classes: Sequence[str], out: str | Path, *, model: str | Path | None = None,
-                     top_p: float = 50.0, method: str = "spnet", backbone: str = "effnet-lite0",
+                     top_p: float = 50.0, strokes: str | Path | None = None, method: str = "spnet",
+                     backbone: str = "effnet-lite0", freeze_backbone: bool = False,
                      pretrained: bool = True, embedding: str = "glove50", steps: int = 300,
                      image_size: int = 224, batch_size: int = 8, lr: float = 3e-4, export: bool = True,
                      messages: queue.Queue | None = None, stop: threading.Event | None = None) -> Path:
@@ -127,14 +163,16 @@ def selftrain_photos(folder: str | Path, classes: Sequence[str], out: str | Path
 
     out = Path(out)
     emit = messages.put if messages is not None else (lambda _msg: None)
-    data, counts = write_pseudo_dataset(folder, classes, out / "pseudo", model=model, top_p=top_p, emit=emit)
+    data, counts = write_pseudo_dataset(folder, classes, out / "pseudo", model=model, top_p=top_p, strokes=strokes,
+                                        emit=emit)
     empty = [n for n, c in counts.items() if c == 0]
     if empty:
         emit(Log(f"no pixel of the folder was confidently {', '.join(map(repr, empty))}; the model learns them "
                  "only from their text embedding"))
     values = {**preset("fast", method), "backbone": backbone, "pretrained": pretrained, "image_size": image_size,
               "batch_size": batch_size, "steps": steps, "lr": lr, "lr_halve_every": max(1, steps // 2),
-              "eval_every": max(1, steps // 4), "checkpoint_every": max(1, steps // 4)}
+              "eval_every": max(1, steps // 4), "checkpoint_every": max(1, steps // 4),
+              "freeze_backbone": freeze_backbone}
     cfg = TrainConfig(**{**values, "method": method, "data": str(data), "out": str(out), "unseen": (),
                          "embedding": embedding})
     trainer = Trainer(cfg, messages, stop)
@@ -165,7 +203,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, help="run folder")
     p.add_argument("--model", help="model folder that makes the pseudo-labels (default: the built-in photo model)")
     p.add_argument("--top-p", type=float, default=50.0, help="percent of confident pixels kept per class (50)")
-    p.add_argument("--method", default="spnet", choices=("spnet", "devise", "zs3net"))
+    p.add_argument("--strokes", help="a stroke-taught classes file (.npz) that labels the classes it knows")
+    p.add_argument("--freeze-backbone", action="store_true", help="train only the layers above the backbone")
+    p.add_argument("--method", default="spnet", choices=("spnet", "devise"))
     p.add_argument("--backbone", default="effnet-lite0", help="effnet-lite0 (ImageNet weights, default) or tiny")
     p.add_argument("--embedding", default="glove50", help="text encoder of the trained model (glove50, minilm)")
     for name, kind, default in (("steps", int, 300), ("image-size", int, 224), ("batch-size", int, 8),
@@ -185,8 +225,9 @@ def _run(args: argparse.Namespace) -> int:
     args.export_onnx = True  # OUT/onnx is written before the run reports done (the app loads it then)
     command = ["selftrain-photos", str(args.folder), "--classes", args.classes, "--out", args.out]
     with reporting(args, args.out, command) as messages:
-        selftrain_photos(args.folder, names, args.out, model=args.model, top_p=args.top_p, method=args.method,
-                         backbone=args.backbone, pretrained=args.backbone != "tiny", embedding=args.embedding,
-                         steps=args.steps, image_size=args.image_size, batch_size=args.batch_size, lr=args.lr,
-                         export=False, messages=messages)
+        selftrain_photos(args.folder, names, args.out, model=args.model, top_p=args.top_p, strokes=args.strokes,
+                         method=args.method, backbone=args.backbone, freeze_backbone=args.freeze_backbone,
+                         pretrained=args.backbone != "tiny", embedding=args.embedding, steps=args.steps,
+                         image_size=args.image_size, batch_size=args.batch_size, lr=args.lr, export=False,
+                         messages=messages)
     return 0

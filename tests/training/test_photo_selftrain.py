@@ -58,9 +58,9 @@ def test_cli_writes_pseudo_labels_trains_and_exports_a_model_the_runtime_loads(f
     parser = argparse.ArgumentParser()
     register(parser.add_subparsers())
     out = tmp_path / "run"
-    args = parser.parse_args(["selftrain-photos", str(folder), "--classes", "cat,cup", "--out", str(out), "--backbone", "tiny",
-                              "--steps", "2", "--image-size", "64", "--batch-size", "2", "--messages", "jsonl",
-                              "--device", "cpu"])
+    args = parser.parse_args(["selftrain-photos", str(folder), "--classes", "cat,cup", "--out", str(out),
+                              "--backbone", "tiny", "--steps", "2", "--image-size", "64", "--batch-size", "2",
+                              "--messages", "jsonl", "--device", "cpu"])
     assert args.func(args) == 0
     lines = [json.loads(line) for line in capsys.readouterr().out.splitlines() if line.startswith("{")]
     assert any(m.get("status") == "done" for m in lines)
@@ -78,3 +78,22 @@ def test_cli_writes_pseudo_labels_trains_and_exports_a_model_the_runtime_loads(f
     image = read_image(folder / "coffee.jpg")
     assert predictor.predict(image, ["cat", "cup"]).labels.shape == image.shape[:2]
     assert json.loads((out / "selftrain-photos.json").read_text())["classes"] == ["cat", "cup"]
+
+
+def test_stroke_taught_classes_join_the_pseudo_labels(folder, tmp_path):
+    from core.photo import photo_model_folder, stroke_features
+    from core.photo.strokes import StrokeHead
+
+    predictor = Predictor(photo_model_folder(), device="cpu")
+    image = read_image(folder / "coffee.jpg")  # 160 x 107: wooden table top right, cup and saucer in the middle
+    table, other = np.zeros(image.shape[:2], np.uint8), np.zeros(image.shape[:2], np.uint8)
+    cv2.line(table, (125, 5), (155, 25), 1, 5)
+    cv2.line(other, (60, 40), (100, 40), 1, 5)
+    cv2.line(other, (40, 80), (110, 95), 1, 5)
+    head = StrokeHead("photo-model").add(stroke_features(predictor, image), {"table": table.astype(bool)},
+                                         negatives=other.astype(bool)).fit()
+    head.save(tmp_path / "strokes.npz")
+    data, counts = write_pseudo_dataset(folder, ["cup", "table"], tmp_path / "pseudo", strokes=tmp_path / "strokes.npz")
+    assert counts["table"] > 0
+    labels = LayoutDataset(data).label(next(i for i in LayoutDataset(data).ids("train") if i.endswith("coffee")))
+    assert (labels[:25, 125:] == 2).mean() > 0.3 and (labels[35:45, 65:95] == 2).mean() < 0.1
