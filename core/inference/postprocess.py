@@ -138,22 +138,27 @@ class Scores:
         (i0, _, _), (j0, _, _) = self.rows, self.cols
         row_runs, col_runs = np.bincount(i0, minlength=h), np.bincount(j0, minlength=w)
         cell = (winner + (0 if self.softmax else 1)).astype(np.uint8)
-        if not self.softmax and 0 < self.threshold < 1:  # cells below the threshold at every corner: background
-            top = self.stack.max(0)
-            top = np.maximum(np.maximum(top, top[:, right]), np.maximum(top[down], top[down][:, right]))
-            empty = top < np.log(self.threshold / (1 - self.threshold)) - 1e-3
-            cell[empty] = 0
-            agree |= empty
+        settled = agree
+        if not self.softmax:  # the background rule: settled where every corner is clearly below or above it
+            if 0 < self.threshold < 1:
+                cut = np.log(self.threshold / (1 - self.threshold))
+                top = self.stack.max(0) if len(self.stack) else np.full(self.low, -np.inf, np.float32)
+                high = np.maximum(np.maximum(top, top[:, right]), np.maximum(top[down], top[down][:, right]))
+                low = np.minimum(np.minimum(top, top[:, right]), np.minimum(top[down], top[down][:, right]))
+                empty = high < cut - 1e-3
+                cell[empty] = 0
+                settled = empty | (agree & (low > cut + 1e-3))
+            else:
+                settled = np.zeros_like(agree)
         out[:] = np.repeat(np.repeat(cell, row_runs, 0), col_runs, 1)
-        agree_rows = np.repeat(agree, row_runs, 0)
-        best = None if self.softmax else self.stack.max(0)[None]
+        if settled.all():
+            return out
+        open_rows = np.repeat(~settled, row_runs, 0)
         for y0, y1 in _bands(height, width):
-            uniform = np.repeat(agree_rows[y0:y1], col_runs, 1)
-            if best is not None:  # background where the winner's probability is below the threshold
-                out[y0:y1][uniform & self._below(self._grid(best, y0, y1, 0, width)[0])] = 0
-            ys, xs = np.nonzero(~uniform)
-            if len(ys):
-                self._label_boundary(out, ys + y0, xs)
+            if not open_rows[y0:y1].any():
+                continue
+            ys, xs = np.nonzero(np.repeat(open_rows[y0:y1], col_runs, 1))
+            self._label_boundary(out, ys + y0, xs)
         return out
 
     def _below(self, logit: np.ndarray) -> np.ndarray:

@@ -1,0 +1,50 @@
+"""What the app relies on: encode-ahead with a bounded cache, class edits that score only the new class, and
+heatmaps / uncertainty on demand for a class and a region."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+
+from core.inference.runtime import Predictor, demo_model_folder
+
+NAMES = ["red circle", "blue square", "green triangle"]
+
+
+def _image(seed: int) -> np.ndarray:
+    return np.random.default_rng(seed).integers(0, 255, (60, 80, 3), np.uint8)
+
+
+def test_prefetch_encodes_ahead_in_another_thread_within_a_bounded_cache() -> None:
+    predictor = Predictor(demo_model_folder(), device="cpu", cache_size=2)
+    worker = threading.Thread(target=lambda: [predictor.prefetch(f"im{i}", lambda i=i: _image(i)) for i in (1, 2)])
+    worker.start()
+    worker.join()
+    assert predictor.is_cached("im1") and predictor.is_cached("im2") and predictor.encoder_runs == 2
+    predictor.predict(_image(2), NAMES, key="im2")  # switching to a prefetched image runs only the scorer
+    assert predictor.encoder_runs == 2
+    assert predictor.prefetch("im3", lambda: _image(3)) and not predictor.prefetch("im3", lambda: _image(3))
+    assert not predictor.is_cached("im1")  # the least recently used one made room
+
+
+def test_a_class_edit_scores_only_the_new_class_and_gives_the_same_labels() -> None:
+    predictor = Predictor(demo_model_folder(), device="cpu")
+    image = _image(4)
+    predictor.predict(image, NAMES[:2], key="a")
+    edited = predictor.predict(image, NAMES, key="a")
+    cached = next(iter(predictor._logits.values()))
+    assert set(cached) == set(NAMES) and predictor.encoder_runs == 1
+    fresh = Predictor(demo_model_folder(), device="cpu").predict(image, NAMES)
+    assert np.array_equal(edited.labels, fresh.labels)
+    assert np.abs(edited.heatmap("green triangle") - fresh.heatmap(2)).max() < 1e-5
+
+
+def test_heatmap_and_uncertainty_of_a_region_are_crops_of_the_whole() -> None:
+    pred = Predictor(demo_model_folder(), device="cpu").predict(_image(5), NAMES, calibration=0.1)
+    whole = pred.heatmap("blue square")
+    assert whole.shape == (60, 80) and whole.min() >= 0 and whole.max() <= 1
+    assert np.array_equal(pred.heatmap(1, (10, 30, 20, 70)), whole[10:30, 20:70])
+    assert np.array_equal(pred.uncertainty_map((0, 60, 5, 15)), pred.uncertainty_map()[:, 5:15])
+    assert np.array_equal(pred.heatmaps[1], whole)  # the full stack, for older callers
+    assert pred.max_class_score().shape == (60, 80)
