@@ -19,7 +19,7 @@ from core.models.base import Features, ModelConfig, Segmenter, register_model
 #: Short side, in pixels, the runtime resizes a photo to before the encoder.
 INPUT_SIZE = 448
 #: Encoder and scorer settings (see :class:`core.photo.concepts.ConceptEncoder` / ``ConceptScorer``).
-DEFAULTS = {"scales": [1.0, 0.5], "context": 0.5, "temperature": 1.0, "threshold": 0.25, "radius": 8, "eps": 1e-3}
+DEFAULTS = {"scales": [1.0, 0.5], "context": 0.3, "temperature": 1.0, "threshold": 0.15, "radius": 24, "eps": 1e-2}
 
 
 def photo_config(**options: object) -> ModelConfig:

@@ -20,7 +20,7 @@ Model folder (loaded by :class:`core.inference.runtime.Predictor` unchanged): ``
     concatenated and divided by sqrt(3): every position is a unit vector);
   - ``guide`` ``[1, 3, ceil(H/2), ceil(W/2)]``: the input as RGB in [0, 1] at half size (the edge guide).
 * ``scorer.onnx``: ``concepts``, ``guide``, ``classes [C, 1000]`` -> ``logits [1, C, ceil(H/2), ceil(W/2)]``,
-  ``log(mass / 0.25)``; a sigmoid of it is the heatmap and background is "no class reaches 0.5". A class edit
+  ``log(mass / 0.15)``; a sigmoid of it is the heatmap and background is "no class reaches 0.5". A class edit
   re-runs only this graph.
 
 Python API:

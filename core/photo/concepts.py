@@ -87,7 +87,7 @@ class ConceptEncoder(nn.Module):
     docstring, :mod:`core.photo`)."""
 
     def __init__(self, classifier: EfficientNetLite0Classifier, scales: tuple[float, ...] = (1.0, 0.5),
-                 context: float = 0.5, temperature: float = 1.0) -> None:
+                 context: float = 0.3, temperature: float = 1.0) -> None:
         super().__init__()
         self.dense = DenseConcepts(classifier)
         self.scales = tuple(scales)
@@ -126,7 +126,7 @@ class ConceptScorer(nn.Module):
     ``radius`` > 0 snaps the mass to the guide's edges with a colour guided filter (radius in guide pixels).
     """
 
-    def __init__(self, threshold: float = 0.25, radius: int = 8, eps: float = 1e-3) -> None:
+    def __init__(self, threshold: float = 0.15, radius: int = 24, eps: float = 1e-2) -> None:
         super().__init__()
         self.threshold = threshold
         self.radius = radius

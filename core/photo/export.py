@@ -49,6 +49,9 @@ def export_photo_model(out: str | os.PathLike, **options: object) -> Path:
     """
     config = photo_config(**options)
     model = build_model(config)
+    from core.photo.names import build_neighbours
+
+    build_neighbours(model.encoder.dense.net._fc.weight.detach().double().numpy())
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     image = torch.randn(1, 3, 97, 131)  # odd sizes: the graphs must not bake in an even-size padding
@@ -75,7 +78,7 @@ def export_photo_model(out: str | os.PathLike, **options: object) -> Path:
             "concepts": "float32 [1, 1000, ceil(H/16), ceil(W/16)]: ImageNet concept probabilities per position",
             "strokes": "float32 [1, 472, ceil(H/8), ceil(W/8)]: unit-length multi-scale features for stroke teaching",
             "guide": "float32 [1, 3, ceil(H/2), ceil(W/2)]: the input in RGB [0, 1] at half size (edge guide)",
-            "logits": "float32 [1, C, ceil(H/2), ceil(W/2)]: log(concept mass / threshold mass)",
+            "logits": "float32 [1, C, ceil(H/2), ceil(W/2)]: log(concept mass / options.threshold)",
         },
     }
     target = out / "manifest.json"

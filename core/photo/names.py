@@ -2,6 +2,9 @@
 concepts (a unit row of length 1000; the scorer divides it by its maximum).
 
 1. WordNet (:mod:`core.photo.wordnet`): the name's sense and every ImageNet class below it, weight 1 each.
+   Concepts the classifier itself confuses with those (cosine of their ``_fc`` rows, shipped as
+   ``resources/wordnet/concept_neighbours.npz``) join with a weight that ramps from 0 at ``NEAR[0]`` to 1 at
+   ``NEAR[1]``: ``cup`` also takes ``coffee mug`` and ``espresso``, ``missile`` takes ``projectile``.
 2. Names WordNet cannot place: ConSE (Norouzi et al., 2014), a convex combination of the ``TOP`` concepts whose
    MiniLM text embedding is closest to the name's, weighted by similarity; only when the closest one reaches
    ``MIN_SIMILARITY`` (below it, ``sky`` would become ``fly`` or ``plane``).
@@ -31,6 +34,10 @@ DIM = 1000
 TOP = 3
 MIN_SIMILARITY = 0.75
 SOURCE = "imagenet-concepts"
+#: Classifier-similarity ramp (cosine of ``_fc`` rows) for neighbour concepts of a WordNet class set.
+NEAR = (0.2, 0.4)
+#: Neighbours kept per concept in the shipped file.
+NEIGHBOURS = 16
 
 
 class UnsupportedNameError(UnknownWordError):
@@ -52,6 +59,30 @@ def concept_text_path() -> Path:
     from importlib.resources import files
 
     return Path(str(files("resources") / "wordnet" / "concept_names_minilm.npy"))
+
+
+def neighbours_path() -> Path:
+    """The classifier's nearest concepts per concept (``resources/wordnet/concept_neighbours.npz``)."""
+    from importlib.resources import files
+
+    return Path(str(files("resources") / "wordnet" / "concept_neighbours.npz"))
+
+
+def build_neighbours(fc_weight: np.ndarray, out: str | Path | None = None) -> Path:
+    """Save each concept's ``NEIGHBOURS`` nearest concepts by cosine of the classifier rows ``[1000, K]``."""
+    from core.io.atomic import atomic_write_bytes
+
+    rows = fc_weight / np.linalg.norm(fc_weight, axis=1, keepdims=True)
+    sims = rows @ rows.T
+    np.fill_diagonal(sims, -1)
+    index = np.argsort(-sims, axis=1)[:, :NEIGHBOURS]
+    import io
+
+    buffer = io.BytesIO()
+    np.savez(buffer, index=index.astype(np.int16), sim=np.take_along_axis(sims, index, 1).astype(np.float16))
+    out = Path(out or neighbours_path())
+    atomic_write_bytes(out, buffer.getvalue())
+    return out
 
 
 def concept_texts(wordnet: ImageNetWordNet) -> list[str]:
@@ -86,7 +117,23 @@ class ImageNetConceptNames(BaseEncoder):
         self.wordnet = wordnet or ImageNetWordNet.load()
         self._text = None
         self._concepts: np.ndarray | None = None
-        self._explained: dict[str, tuple[str, list[tuple[str, float]]]] = {}
+        self._near: tuple[np.ndarray, np.ndarray] | None = None
+
+    def _neighbours(self, classes: list[int]) -> np.ndarray:
+        """Weights ``[1000]`` of the concepts the classifier confuses with ``classes`` (0 for the classes)."""
+        if self._near is None:
+            path = neighbours_path()
+            if not path.is_file():
+                self._near = (np.zeros((DIM, 0), np.int64), np.zeros((DIM, 0)))
+            else:
+                with np.load(path, allow_pickle=False) as data:
+                    self._near = (data["index"].astype(np.int64), data["sim"].astype(np.float64))
+        index, sim = self._near
+        ramp = np.clip((sim[classes] - NEAR[0]) / (NEAR[1] - NEAR[0]), 0.0, 1.0)
+        out = np.zeros(DIM)
+        np.maximum.at(out, index[classes].ravel(), ramp.ravel())
+        out[classes] = 0.0
+        return out
 
     # -- the two lookups ---------------------------------------------------------------------------------
     def _consenses(self, phrase: str) -> list[tuple[int, float]]:
@@ -110,6 +157,7 @@ class ImageNetConceptNames(BaseEncoder):
         row = np.zeros(DIM, np.float64)
         classes = self.wordnet.classes(phrase)
         if classes:
+            row = self._neighbours(classes)
             row[classes] = 1.0
             return "wordnet", row
         for index, sim in self._consenses(phrase):
