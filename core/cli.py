@@ -84,6 +84,8 @@ def main(argv: Sequence[str] | None = None, extra: Sequence[object] = ()) -> int
     except ZerolabelError as exc:
         print(f"zerolabel: error: {exc}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # the reader of stdout went away (`zerolabel data info DIR | head`): not an error
+        return 141
     except OSError as exc:
         print(f"zerolabel: error: {describe_os_error(exc)}", file=sys.stderr)
         return 2

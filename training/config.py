@@ -82,7 +82,7 @@ class TrainConfig:
         optimizer: ``adam`` (RN) or ``sgd`` (DeepLab family).
         lr: base learning rate. ``lr_halve_every``: Adam schedule (0 = poly schedule with ``poly_power``).
         episode_classes: classes per RN episode (paper: 10), present + confusable + random negatives.
-        pos_weight / dice_weight: imbalance handling of the episodic loss (see NOTES-zero-shot.md).
+        pos_weight / dice_weight: imbalance handling of the episodic loss (see docs/training.md).
         eval_every / checkpoint_every: in steps; selection uses the seen-class validation split only.
         gmmn_steps: ZS3Net generator training steps after the segmentation network.
         init: a run folder or checkpoint whose weights start this run (fine-tuning; tensors of the same name and

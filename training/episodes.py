@@ -4,7 +4,7 @@ Each episode samples up to ``k`` classes from the *seen* label space (RN paper: 
 the batch, then *confusable* negatives (seen classes sharing a word with a present one: "pink star" for a batch
 with "pink heart"), then random seen classes. Pixels of seen classes left out of the episode are ignored in the
 loss, as are 255 pixels; unseen classes never enter an episode (the batch holds none: see ``training.data``).
-Without confusable negatives a model learns "colour OR shape" and fails in GZLSS (NOTES-zero-shot.md).
+Without confusable negatives a model learns "colour OR shape" and fails in GZLSS (docs/training.md).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Training losses: the episodic relation loss (weighted BCE + soft Dice) and softmax cross-entropy.
 
-Imbalance (NOTES-zero-shot.md): with plain BCE a relation model predicts background almost everywhere; a
-positive weight (4) plus a per-class soft-Dice term fixes it (ZLSS unseen mIoU 0.155 -> 0.594 in the notes).
+Imbalance (docs/training.md): with plain BCE a relation model predicts background almost everywhere; a
+positive weight (4) plus a per-class soft-Dice term fixes it (ZLSS unseen mIoU 0.155 -> 0.594, measured).
 """
 
 from __future__ import annotations

@@ -525,7 +525,7 @@ CASES += [
 @pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
 def test_bad_input(case: Case, tmp_path: Path, cli, tiny_shapes: Path, demo_model_copy: Path) -> None:
     ctx = Ctx(tmp_path, cli, tiny_shapes, demo_model_copy)
-    if case.xfail:  # a known bug in a file this task could not edit: it must still fail (strict), then xfail
+    if case.xfail:  # a known bug kept visible: it must still fail (strict), then xfail
         with pytest.raises(Exception):  # noqa: B017 - whatever escapes is the bug
             case.run(ctx)
         pytest.xfail(case.xfail)

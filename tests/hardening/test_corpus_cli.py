@@ -1,0 +1,419 @@
+"""The second part of the bad-input corpus: the command line's numbers, paths that cannot be written, damaged run
+folders, special files where a file is expected, and names no stored format can hold.
+
+Same contract as ``test_corpus.py`` (whose helpers it uses): no traceback, exit status 2 with one error line naming
+the flag / file / word, nothing half-written. ``python tests/hardening/test_corpus_cli.py`` prints the table rows.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from core.data.labelmap import LabelMap
+from core.data.layout import DatasetWriter, LayoutDataset
+from core.embeddings import build_encoder
+from core.errors import DatasetError, EmbeddingSourceError, ImageError, InvalidNameError
+from core.io import read_image, write_image
+from core.models import CheckpointError, load_checkpoint
+
+sys.path.insert(0, str(Path(__file__).parent))
+from corpus import palette_png  # noqa: E402
+from test_corpus import CASES as FIRST_PART  # noqa: E402
+from test_corpus import Case, Ctx, exit2, raises  # noqa: E402
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+CASES: list[Case] = []
+_TRAIN = ["--batch-size", "2", "--image-size", "32", "--steps", "2", "--eval-every", "1000"]
+
+
+def case(id: str, entry: str, expected: str):
+    def register(fn: Callable[[Ctx], None]) -> Callable[[Ctx], None]:
+        CASES.append(Case(id, entry, expected, fn))
+        return fn
+
+    return register
+
+
+def usage2(result, flag: str, value: str) -> None:
+    """An argparse usage error: exit 2, one ``error:`` line naming the flag and the value."""
+    assert result.code == 2, (result.code, result.err)
+    lines = [ln for ln in result.err.splitlines() if "error:" in ln]
+    assert len(lines) == 1 and flag in lines[0] and repr(value) in lines[0], result.err
+
+
+@contextlib.contextmanager
+def read_only(folder: Path) -> Iterator[Path]:
+    """``folder`` made unwritable: mode 555, or for root (who ignores modes) the immutable attribute."""
+    folder.mkdir(parents=True, exist_ok=True)
+    undo: Callable[[], object]
+    if os.geteuid() == 0:
+        if subprocess.run(["chattr", "+i", str(folder)], capture_output=True).returncode != 0:
+            pytest.skip("running as root on a file system without chattr +i: cannot make a read-only folder")
+        undo = lambda: subprocess.run(["chattr", "-i", str(folder)], check=True)  # noqa: E731
+    else:
+        folder.chmod(0o555)
+        undo = lambda: folder.chmod(0o755)  # noqa: E731
+    try:
+        try:
+            (folder / "probe").write_text("x")
+        except OSError:
+            yield folder
+        else:
+            (folder / "probe").unlink()
+            pytest.skip("could not make a read-only folder here")
+    finally:
+        undo()
+
+
+def fifo(path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.mkfifo(path)
+    return path
+
+
+# -- numbers on the command line -----------------------------------------------------------------------------
+def _numbers(command: Callable[[Ctx], list], flag: str, value: str) -> Callable[[Ctx], None]:
+    def run(ctx: Ctx) -> None:
+        usage2(ctx.cli([*command(ctx), flag, value]), flag, value)
+        assert not ctx.out.exists()
+
+    return run
+
+
+def _train(ctx: Ctx) -> list:
+    return ["train", "--method", "rn", "--data", ctx.shapes, "--out", ctx.out]
+
+
+def _shapes(ctx: Ctx) -> list:
+    return ["data", "make-shapes", ctx.out, "--train", "2", "--val", "1", "--test", "1"]
+
+
+def _selftrain(ctx: Ctx) -> list:
+    return ["selftrain", ctx.tmp / "run", "--unlabeled", ctx.shapes / "JPEGImages", "--out", ctx.out]
+
+
+def _eval(ctx: Ctx) -> list:
+    return ["eval", ctx.tmp / "run", "--data", ctx.shapes, "--json", ctx.out / "m.json"]
+
+
+NUMBERS = [
+    (_train, "train", "--batch-size", "0"), (_train, "train", "--lr", "nan"), (_train, "train", "--lr", "-1"),
+    (_train, "train", "--image-size", "0"), (_train, "train", "--steps", "-1"), (_train, "train", "--steps", "0"),
+    (_train, "train", "--seed", "-1"), (_train, "train", "--eval-every", "0"),
+    (_train, "train", "--checkpoint-every", "0"), (_train, "train", "--episode-classes", "0"),
+    (_train, "train", "--gmmn-steps", "-5"), (_train, "train", "--batch-size", "1e9"),
+    (_shapes, "data make-shapes", "--size", "0"), (_shapes, "data make-shapes", "--size", "1"),
+    (_shapes, "data make-shapes", "--size", "100000"), (_shapes, "data make-shapes", "--max-objects", "0"),
+    (_shapes, "data make-shapes", "--seed", "-1"), (_shapes, "data make-shapes", "--train", "-3"),
+    (_selftrain, "selftrain", "--top-p", "0"), (_selftrain, "selftrain", "--top-p", "nan"),
+    (_selftrain, "selftrain", "--top-p", "101"), (_selftrain, "selftrain", "--rounds", "0"),
+    (_selftrain, "selftrain", "--steps", "0"),
+    (_eval, "eval", "--calibration", "nan"), (_eval, "eval", "--calibration", "inf"), (_eval, "eval", "--limit", "0"),
+]
+for _command, _name, _flag, _value in NUMBERS:
+    CASES.append(Case(f"number-{_name.split()[-1]}{_flag}-{_value}", f"zerolabel {_name}",
+                      f"usage error naming {_flag} and {_value!r}, nothing written", _numbers(_command, _flag, _value)))
+
+
+# -- paths that cannot be written ----------------------------------------------------------------------------
+@case("write-train-read-only-out", "zerolabel train", "exit 2 naming OUT, before the data is loaded")
+def _(ctx: Ctx) -> None:
+    with read_only(ctx.tmp / "locked") as locked:
+        exit2(ctx.cli(["train", "--method", "rn", "--data", ctx.shapes, "--out", locked, *_TRAIN]), str(locked))
+        assert not list(locked.iterdir())
+
+
+@case("write-train-out-is-a-file", "zerolabel train", "exit 2 naming OUT")
+def _(ctx: Ctx) -> None:
+    (ctx.tmp / "a file").write_text("x")
+    exit2(ctx.cli(["train", "--method", "rn", "--data", ctx.shapes, "--out", ctx.tmp / "a file", *_TRAIN]),
+          "a file")
+
+
+@case("write-make-shapes-read-only-out", "zerolabel data make-shapes", "exit 2 naming OUT, nothing written")
+def _(ctx: Ctx) -> None:
+    with read_only(ctx.tmp / "locked") as locked:
+        exit2(ctx.cli([*_shapes(ctx)[:2], locked, "--train", "2", "--val", "0", "--test", "0"]), str(locked))
+        assert not list(locked.iterdir())
+
+
+@case("write-make-shapes-out-under-a-file", "zerolabel data make-shapes", "exit 2 naming OUT")
+def _(ctx: Ctx) -> None:
+    (ctx.tmp / "a file").write_text("x")
+    exit2(ctx.cli(["data", "make-shapes", ctx.tmp / "a file" / "set", "--train", "2"]), "a file")
+
+
+@case("write-eval-json-is-a-folder", "zerolabel eval --json", "exit 2 naming --json")
+def _(ctx: Ctx) -> None:
+    ctx.checkpoint()
+    (ctx.out / "m.json").mkdir(parents=True)
+    exit2(ctx.cli(_eval(ctx)), "is a folder")
+
+
+@case("write-eval-json-read-only", "zerolabel eval --json", "exit 2 naming the file, no temporary file left")
+def _(ctx: Ctx) -> None:
+    ctx.checkpoint()
+    with read_only(ctx.tmp / "locked") as locked:
+        exit2(ctx.cli(["eval", ctx.tmp / "run", "--data", ctx.shapes, "--limit", "2", "--json", locked / "m.json"]),
+              str(locked / "m.json"))
+        assert not list(locked.iterdir())
+
+
+@case("write-eval-json-under-a-file", "zerolabel eval --json", "exit 2 naming the file")
+def _(ctx: Ctx) -> None:
+    ctx.checkpoint()
+    (ctx.tmp / "a file").write_text("x")
+    exit2(ctx.cli(["eval", ctx.tmp / "run", "--data", ctx.shapes, "--limit", "2", "--json",
+                   ctx.tmp / "a file" / "m.json"]), "a file")
+
+
+@case("write-export-onnx-out-is-a-file", "zerolabel export-onnx", "exit 2 naming OUT")
+def _(ctx: Ctx) -> None:
+    ctx.checkpoint()
+    (ctx.tmp / "a file").write_text("x")
+    exit2(ctx.cli(["export-onnx", ctx.tmp / "run", "--out", ctx.tmp / "a file"]), "a file")
+
+
+@case("write-export-onnx-read-only-out", "zerolabel export-onnx", "exit 2 naming OUT")
+def _(ctx: Ctx) -> None:
+    ctx.checkpoint()
+    with read_only(ctx.tmp / "locked") as locked:
+        exit2(ctx.cli(["export-onnx", ctx.tmp / "run", "--out", locked]), "locked")
+
+
+# -- run folders: config.json, relative paths, label maps of the wrong size ----------------------------------
+BAD_CONFIGS: dict[str, tuple[Callable[[dict], object], str]] = {
+    "steps-a-word": (lambda c: {**c, "steps": "many"}, "steps"),
+    "lr-a-list": (lambda c: {**c, "lr": [0.1]}, "lr"),
+    "batch-size-zero": (lambda c: {**c, "batch_size": 0}, "batch_size"),
+    "unseen-a-number": (lambda c: {**c, "unseen": 5}, "unseen"),
+    "options-a-list": (lambda c: {**c, "options": []}, "options"),
+    "method-a-number": (lambda c: {**c, "method": 7}, "method"),
+    "a-list": (lambda c: [c], "JSON object"),
+    "no-method": (lambda c: {k: v for k, v in c.items() if k != "method"}, "method"),
+}
+
+
+def _bad_config(change: Callable[[dict], object], needle: str) -> Callable[[Ctx], None]:
+    def run(ctx: Ctx) -> None:
+        path = ctx.checkpoint(name="last.pt")
+        config = {"method": "rn", "data": str(ctx.shapes), "out": str(path.parent), "steps": 4}
+        (path.parent / "config.json").write_text(json.dumps(change(config)))
+        result = ctx.cli(["train", "--method", "rn", "--data", ctx.shapes, "--out", path.parent, "--resume", *_TRAIN])
+        exit2(result, "config.json")
+        assert needle in result.error_lines[0]
+
+    return run
+
+
+for _id, (_change, _needle) in BAD_CONFIGS.items():
+    CASES.append(Case(f"resume-config-{_id}", "zerolabel train --resume", f"exit 2 naming config.json ({_needle})",
+                      _bad_config(_change, _needle)))
+
+
+@case("resume-config-not-json", "zerolabel train --resume", "exit 2 naming config.json")
+def _(ctx: Ctx) -> None:
+    path = ctx.checkpoint(name="last.pt")
+    (path.parent / "config.json").write_text("{half")
+    exit2(ctx.cli(["train", "--method", "rn", "--data", ctx.shapes, "--out", path.parent, "--resume", *_TRAIN]),
+          "config.json")
+
+
+@case("resume-config-a-fifo", "zerolabel train --resume", "exit 2 'not a regular file', no hang")
+def _(ctx: Ctx) -> None:
+    path = ctx.checkpoint(name="last.pt")
+    fifo(path.parent / "config.json")
+    exit2(ctx.cli(["train", "--method", "rn", "--data", ctx.shapes, "--out", path.parent, "--resume", *_TRAIN]),
+          "not a regular file")
+
+
+@case("resume-relative-data-from-elsewhere", "zerolabel train --resume", "resumes (exit 0); config.json absolute")
+def _(ctx: Ctx) -> None:
+    old = Path.cwd()
+    try:
+        os.chdir(ctx.shapes.parent)
+        assert ctx.cli(["train", "--method", "rn", "--data", ctx.shapes.name, "--out", ctx.tmp / "run",
+                        *_TRAIN]).code == 0
+        (ctx.tmp / "elsewhere").mkdir()
+        os.chdir(ctx.tmp / "elsewhere")
+        saved = json.loads((ctx.tmp / "run" / "config.json").read_text())
+        assert Path(saved["data"]).is_absolute() and Path(saved["out"]).is_absolute()
+        result = ctx.cli(["train", "--method", "rn", "--data", ctx.shapes, "--out", ctx.tmp / "run", "--resume",
+                          *_TRAIN[:4], "--steps", "3"])
+        assert result.code == 0, result.err
+        command = json.loads((ctx.tmp / "run" / "status.json").read_text())["command"]
+        assert Path(command[command.index("--data") + 1]).resolve() == ctx.shapes.resolve()
+    finally:
+        os.chdir(old)
+
+
+@case("train-label-map-of-another-size", "zerolabel train", "exit 2 naming the label map, never stretched")
+def _(ctx: Ctx) -> None:
+    root = ctx.tmp / "set"
+    with DatasetWriter(root, LabelMap.from_names(["background", "red circle", "blue square"]),
+                       unseen=["blue square"]) as writer:
+        for i in range(4):
+            writer.add(f"t{i}", np.zeros((40, 40, 3), np.uint8), np.ones((40, 40), np.uint8), split="train")
+            writer.add(f"v{i}", np.zeros((40, 40, 3), np.uint8), np.ones((40, 40), np.uint8), split="val")
+    palette_png(root / "SegmentationClass" / "t2.png", np.ones((20, 30), np.uint8))
+    result = ctx.cli(["train", "--method", "rn", "--data", root, "--out", ctx.out, *_TRAIN])
+    exit2(result, str(root / "SegmentationClass" / "t2.png"))
+    assert "30x20" in result.error_lines[0] and "40x40" in result.error_lines[0]
+
+
+# -- special files where a file is expected (no hang, never "does not exist") --------------------------------
+SPECIAL = {"dev-zero": lambda ctx: Path("/dev/zero"), "fifo": lambda ctx: fifo(ctx.tmp / "pipe.bin"),
+           "folder": lambda ctx: _folder(ctx.tmp / "vectors.bin")}
+
+
+def _folder(path: Path) -> Path:
+    path.mkdir(parents=True)
+    return path
+
+
+def _special_provider(provider: str, make: Callable[[Ctx], Path]) -> Callable[[Ctx], None]:
+    def run(ctx: Ctx) -> None:
+        path = make(ctx)
+        error = raises(EmbeddingSourceError, "not a regular file", lambda: build_encoder(f"{provider}:{path}"))
+        assert "does not exist" not in str(error)
+
+    return run
+
+
+for _provider in ("word2vec", "fasttext", "attributes"):
+    for _kind, _make in SPECIAL.items():
+        if _provider == "attributes" and _kind == "folder":
+            continue  # a folder is searched for CUB's table (its own message)
+        CASES.append(Case(f"provider-{_provider}-{_kind}", f"core.embeddings {_provider}:PATH",
+                          "EmbeddingSourceError 'not a regular file', no hang", _special_provider(_provider, _make)))
+
+
+@case("embeddings-import-fifo", "zerolabel embeddings import", "exit 2 'not a regular file', no hang")
+def _(ctx: Ctx) -> None:
+    path = fifo(ctx.tmp / "pipe.vec")
+    exit2(ctx.cli(["embeddings", "import", "word2vec", path, "--store", ctx.out]), "not a regular file")
+
+
+@case("embed-provider-dev-zero", "zerolabel embed --provider", "exit 2 'not a regular file'")
+def _(ctx: Ctx) -> None:
+    exit2(ctx.cli(["embed", "--provider", "word2vec:/dev/zero", "cat"]), "not a regular file")
+
+
+@case("checkpoint-a-fifo", "core.models.load_checkpoint", "CheckpointError 'not a regular file', no hang")
+def _(ctx: Ctx) -> None:
+    raises(CheckpointError, "not a regular file", lambda: load_checkpoint(fifo(ctx.tmp / "best.pt")))
+
+
+@case("checkpoint-dev-zero", "core.models.load_checkpoint", "CheckpointError 'not a regular file', no endless read")
+def _(ctx: Ctx) -> None:
+    raises(CheckpointError, "not a regular file", lambda: load_checkpoint("/dev/zero"))
+
+
+@case("eval-best-pt-a-fifo", "zerolabel eval RUN", "exit 2 'not a regular file', no hang")
+def _(ctx: Ctx) -> None:
+    fifo(ctx.tmp / "run" / "best.pt")
+    exit2(ctx.cli(["eval", ctx.tmp / "run", "--data", ctx.shapes]), "not a regular file")
+
+
+@case("image-a-fifo", "core.io.read_image", "ImageError 'not a regular file', no hang")
+def _(ctx: Ctx) -> None:
+    raises(ImageError, "not a regular file", lambda: read_image(fifo(ctx.tmp / "pipe.png")))
+
+
+@case("labelmap-a-fifo", "core.data.labelmap.LabelMap.read", "DatasetError 'not a regular file', no hang")
+def _(ctx: Ctx) -> None:
+    root = ctx.dataset()
+    (root / "labelmap.txt").unlink()
+    fifo(root / "labelmap.txt")
+    raises(DatasetError, "not a regular file", lambda: LayoutDataset(root))
+
+
+@case("split-list-a-fifo", "core.data.layout.LayoutDataset.ids", "DatasetError 'not a regular file', no hang")
+def _(ctx: Ctx) -> None:
+    root = ctx.dataset()
+    fifo(root / "ImageSets" / "Segmentation" / "train.txt")
+    raises(DatasetError, "not a regular file", lambda: LayoutDataset(root).ids("train"))
+
+
+# -- names that no stored format can hold --------------------------------------------------------------------
+CLASS_NAMES = {"cr": "red\rcircle", "lf": "red\ncircle", "u2028": "red\u2028circle", "u2029": "red\u2029circle",
+               "nul": "red\x00circle", "escape": "red\x1b[31mcircle", "leading-hash": "#red circle",
+               "leading-space": " red circle"}
+
+
+def _class_name(name: str) -> Callable[[Ctx], None]:
+    def run(ctx: Ctx) -> None:
+        raises(InvalidNameError, "class name", lambda: DatasetWriter(ctx.out, LabelMap.from_names(["background",
+                                                                                                   name])))
+        assert not ctx.out.exists()
+
+    return run
+
+
+def _predict_class_name(name: str) -> Callable[[Ctx], None]:
+    def run(ctx: Ctx) -> None:
+        exit2(ctx.cli(["predict", ctx.demo, ctx.image(), "--classes", f"blue square,{name}", "--out", ctx.out]),
+              "class name")
+        assert not ctx.out.exists()
+
+    return run
+
+
+for _id, _name in CLASS_NAMES.items():
+    CASES.append(Case(f"class-name-{_id}", "core.data.labelmap / DatasetWriter", "InvalidNameError, nothing written",
+                      _class_name(_name)))
+for _id in ("cr", "u2028", "escape"):
+    CASES.append(Case(f"predict-class-name-{_id}", "zerolabel predict --classes", "exit 2 naming the class name, "
+                      "OUT not created", _predict_class_name(CLASS_NAMES[_id])))
+
+IMAGE_IDS = {"newline": "a\nb", "leading-space": " a", "leading-hash": "#a", "hidden": ".a", "u2028": "a\u2028b"}
+
+
+def _image_id(stem: str) -> Callable[[Ctx], None]:
+    def run(ctx: Ctx) -> None:
+        writer = DatasetWriter(ctx.out, LabelMap.from_names(["background", "cat"]))
+        raises(InvalidNameError, "image id", lambda: writer.add(stem, np.zeros((4, 4, 3), np.uint8),
+                                                                np.zeros((4, 4), np.uint8), split="train"))
+        assert not list((ctx.out / "JPEGImages").iterdir())
+
+    return run
+
+
+for _id, _stem in IMAGE_IDS.items():
+    CASES.append(Case(f"image-id-{_id}", "core.data.layout.DatasetWriter.add", "InvalidNameError, nothing written",
+                      _image_id(_stem)))
+
+
+@case("data-info-split-list-hidden-id", "zerolabel data info", "exit 2 naming the split list and line")
+def _(ctx: Ctx) -> None:
+    root = ctx.dataset()
+    write_image(root / "JPEGImages" / ".x.png", np.zeros((16, 16, 3), np.uint8))
+    (root / "ImageSets" / "Segmentation").mkdir(parents=True)
+    (root / "ImageSets" / "Segmentation" / "train.txt").write_text("x\n.x\n")
+    exit2(ctx.cli(["data", "info", root]), "train.txt:2")
+
+
+@pytest.mark.timeout(300)
+@pytest.mark.parametrize("case", CASES, ids=[c.id for c in CASES])
+def test_bad_input(case: Case, tmp_path: Path, cli, tiny_shapes: Path, demo_model_copy: Path) -> None:
+    case.run(Ctx(tmp_path, cli, tiny_shapes, demo_model_copy))
+    assert not list(tmp_path.rglob("*.tmp")), "a temporary file was left behind"
+
+
+def test_case_ids_are_unique_across_both_parts() -> None:
+    ids = [c.id for c in FIRST_PART + CASES]
+    assert len(set(ids)) == len(ids)
+
+
+if __name__ == "__main__":
+    for n, c in enumerate(CASES, len(FIRST_PART) + 1):
+        print(f"| {n} | `{c.id}` | {c.entry} | {c.expected} |")
