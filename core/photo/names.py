@@ -5,6 +5,8 @@ concepts (a unit row of length 1000; the scorer divides it by its maximum).
    Concepts the classifier itself confuses with those (cosine of their ``_fc`` rows, shipped as
    ``resources/wordnet/concept_neighbours.npz``) join with a weight that ramps from 0 at ``NEAR[0]`` to 1 at
    ``NEAR[1]``: ``cup`` also takes ``coffee mug`` and ``espresso``, ``missile`` takes ``projectile``.
+   ImageNet has no class for a person; a name whose sense is ``person`` (``person``, ``someone``) also takes the
+   classes below ``clothing`` (suit, jersey, military uniform, ...), the way ImageNet sees people (``CUES``).
 2. Names WordNet cannot place: ConSE (Norouzi et al., 2014), a convex combination of the ``TOP`` concepts whose
    MiniLM text embedding is closest to the name's, weighted by similarity; only when the closest one reaches
    ``MIN_SIMILARITY`` (below it, ``sky`` would become ``fly`` or ``plane``).
@@ -36,6 +38,8 @@ MIN_SIMILARITY = 0.75
 SOURCE = "imagenet-concepts"
 #: Classifier-similarity ramp (cosine of ``_fc`` rows) for neighbour concepts of a WordNet class set.
 NEAR = (0.2, 0.4)
+#: Senses ImageNet sees through other concepts: person (n00007846) -> what people wear (clothing, n03051540).
+CUES = {"n00007846": "n03051540"}
 #: Neighbours kept per concept in the shipped file.
 NEIGHBOURS = 16
 
@@ -156,6 +160,9 @@ class ImageNetConceptNames(BaseEncoder):
         phrase = " ".join(str(name).lower().split())
         row = np.zeros(DIM, np.float64)
         classes = self.wordnet.classes(phrase)
+        cue = CUES.get(self.wordnet.sense(phrase) or "")
+        if cue:
+            classes = sorted({*classes, *self.wordnet.synsets[cue]["classes"]})
         if classes:
             row = self._neighbours(classes)
             row[classes] = 1.0
