@@ -290,14 +290,45 @@ class Scores:
         return (sums / np.maximum(counts, 1))[1:].astype(np.float32)
 
 
+class HeatmapStack:
+    """``[C, H, W]`` heatmaps computed when read (see :attr:`Prediction.heatmaps`)."""
+
+    def __init__(self, scores: Scores) -> None:
+        self.scores = scores
+        self.shape = (scores.num_classes, *scores.size)
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, index: int) -> np.ndarray:
+        if not isinstance(index, int | np.integer):
+            return np.asarray(self)[index]
+        return self.scores.heatmap(int(index) % max(1, len(self)))
+
+    def __iter__(self) -> Iterator[np.ndarray]:
+        return (self.scores.heatmap(i) for i in range(len(self)))
+
+    def max(self, axis: int = 0) -> np.ndarray:
+        """The best class score per pixel (``axis`` 0 only)."""
+        if axis != 0:
+            raise ValueError("heatmaps.max takes axis 0 (over classes)")
+        return self.scores.max_class_score()
+
+    def __array__(self, dtype=None, copy=None) -> np.ndarray:
+        out = np.empty(self.shape, np.float32)
+        for i in range(len(self)):
+            out[i] = self.scores.heatmap(i)
+        return out if dtype is None else out.astype(dtype)
+
+
 @dataclass
 class Prediction:
     """What the app overlays: ``labels`` 0 = background, i = ``names[i - 1]`` at the image's size.
 
     Heatmaps and the uncertainty map are computed on demand from the working-resolution :attr:`scores`:
     :meth:`heatmap` for the class on screen (optionally only the visible ``region``), :meth:`uncertainty_map`,
-    :meth:`max_class_score`. The :attr:`heatmaps` / :attr:`uncertainty` properties build full maps (slow on big
-    photos with many classes; kept for small images and older callers).
+    :meth:`max_class_score`. :attr:`heatmaps` is a lazy stack (one class per index, ``max(0)`` the best class
+    score); :attr:`uncertainty` builds the whole map (kept for older callers).
     """
 
     names: list[str]
@@ -323,13 +354,10 @@ class Prediction:
         return self.scores.mean_scores(self.labels)
 
     @property
-    def heatmaps(self) -> np.ndarray:
-        """float32 ``[C, H, W]``: every class's heatmap (memory grows with classes x pixels)."""
-        h, w = self.labels.shape
-        out = np.empty((len(self.names), h, w), np.float32)
-        for i in range(len(self.names)):
-            out[i] = self.scores.heatmap(i)
-        return out
+    def heatmaps(self) -> HeatmapStack:
+        """Every class's heatmap as a lazy ``[C, H, W]`` stack: indexing computes one class, ``max(0)`` the best
+        class score, ``np.asarray`` the full float32 stack (memory grows with classes x pixels)."""
+        return HeatmapStack(self.scores)
 
     @property
     def uncertainty(self) -> np.ndarray:

@@ -46,5 +46,6 @@ def test_heatmap_and_uncertainty_of_a_region_are_crops_of_the_whole() -> None:
     assert whole.shape == (60, 80) and whole.min() >= 0 and whole.max() <= 1
     assert np.array_equal(pred.heatmap(1, (10, 30, 20, 70)), whole[10:30, 20:70])
     assert np.array_equal(pred.uncertainty_map((0, 60, 5, 15)), pred.uncertainty_map()[:, 5:15])
-    assert np.array_equal(pred.heatmaps[1], whole)  # the full stack, for older callers
-    assert pred.max_class_score().shape == (60, 80)
+    stack = pred.heatmaps  # lazy: one class per index, the best class score by max(0)
+    assert np.array_equal(stack[1], whole) and stack.shape == (3, 60, 80)
+    assert np.array_equal(stack.max(0), np.asarray(stack).max(0))
