@@ -121,12 +121,12 @@ class Scores:
         """uint8 ``[H, W]``: 0 background, ``i`` the i-th class."""
         height, width = self.size
         out = np.empty(self.size, np.uint8)
-        if self.offsets is not None or not len(self.stack):  # calibrated: every pixel evaluates every class
-            for y0, y1 in _bands(height, width):
-                ys, xs = np.divmod(np.arange(y0 * width, y1 * width), width)
-                self._label_points(out, ys, xs)
-            return out
-        return self._fast_labels(out)
+        if self.offsets is None and len(self.stack) and height * width > 4 * self.low[0] * self.low[1]:
+            return self._fast_labels(out)
+        # calibrated, or barely upsampled: every pixel evaluates every class, in bands
+        for y0, y1, _, _, s in self._region_scores(None):
+            out[y0:y1] = s.argmax(0)
+        return out
 
     def _fast_labels(self, out: np.ndarray) -> np.ndarray:
         """Uncalibrated labels: cells whose four corners agree take the class; the others evaluate candidates."""
