@@ -97,6 +97,8 @@ class DocumentsMixin:
         self.navigator.select(image_id)
         self.statusBar().showMessage(f"Opening {image_id}…")
         self._load_seq += 1  # only the answer to this request is shown (an earlier one for the same id is stale)
+        self._request += 1  # and no prediction asked for before (another project may have an image of this id)
+        self.worker.latest = self._request
         self._post_load.emit(self.project, image_id, self.recover, self._load_seq)
 
     def _loaded(self, image_id: str, rgb: np.ndarray, labels: np.ndarray | None, from_autosave: bool,

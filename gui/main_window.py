@@ -214,8 +214,14 @@ class MainWindow(DocumentsMixin, EditsMixin, MenusMixin, QMainWindow):
             return
         self._request += 1
         self.worker.latest = self._request
+        path = self.project.images[self.image_id]
+        try:
+            stat = path.stat()
+            key = f"{path}:{stat.st_mtime_ns}:{stat.st_size}"
+        except OSError:
+            key = ""  # the pixels' hash
         self._post_predict.emit(PredictRequest(self._request, self.image_id, self.rgb, tuple(self.project.names),
-                                               self.controls.calibration_value))
+                                               self.controls.calibration_value, key))
 
     def _prediction(self, result) -> None:
         if result.image_id != self.image_id or self.project is None or result.id < self._request:

@@ -22,13 +22,13 @@ STATUS_COLOURS = {"unlabeled": QColor(150, 150, 150), "draft": QColor(230, 170, 
 
 
 class _Signals(QObject):
-    ready = Signal(str, object)  # image id, thumbnail RGB array (or None)
+    ready = Signal(str, object, int)  # image id, thumbnail RGB array (or None), folder generation
 
 
 class _Thumb(QRunnable):
-    def __init__(self, image_id: str, path: Path, signals: _Signals) -> None:
+    def __init__(self, image_id: str, path: Path, signals: _Signals, generation: int) -> None:
         super().__init__()
-        self.image_id, self.path, self.signals = image_id, path, signals
+        self.image_id, self.path, self.signals, self.generation = image_id, path, signals, generation
 
     def run(self) -> None:
         try:
@@ -40,7 +40,7 @@ class _Thumb(QRunnable):
                                interpolation=cv2.INTER_AREA)
         except Exception:
             thumb = None
-        self.signals.ready.emit(self.image_id, thumb)
+        self.signals.ready.emit(self.image_id, thumb, self.generation)
 
 
 class Navigator(QListWidget):
@@ -58,11 +58,13 @@ class Navigator(QListWidget):
         self._pool = QThreadPool(self)
         self._pool.setMaxThreadCount(1)
         self._items: dict[str, QListWidgetItem] = {}
+        self._generation = 0  # a thumbnail of a folder opened before never lands on an image of the same id
         self.itemActivated.connect(self._activated)
         self.itemClicked.connect(self._activated)
 
     def set_images(self, images: dict[str, Path], status: dict[str, str]) -> None:
         self._pool.clear()
+        self._generation += 1
         self.clear()
         self._items = {}
         blank = QPixmap(THUMB, THUMB)
@@ -74,7 +76,7 @@ class Navigator(QListWidget):
             self.addItem(item)
             self._items[image_id] = item
             self.set_status(image_id, status.get(image_id, "unlabeled"))
-            self._pool.start(_Thumb(image_id, path, self._signals))
+            self._pool.start(_Thumb(image_id, path, self._signals, self._generation))
 
     def set_status(self, image_id: str, status: str) -> None:
         item = self._items.get(image_id)
@@ -96,9 +98,9 @@ class Navigator(QListWidget):
             self.blockSignals(False)
             self.scrollToItem(item)
 
-    def _thumb_ready(self, image_id: str, thumb: np.ndarray | None) -> None:
+    def _thumb_ready(self, image_id: str, thumb: np.ndarray | None, generation: int) -> None:
         item = self._items.get(image_id)
-        if item is None:
+        if item is None or generation != self._generation:
             return
         if thumb is None:
             item.setIcon(self.style().standardIcon(self.style().StandardPixmap.SP_MessageBoxCritical))

@@ -28,6 +28,7 @@ class PredictRequest:
     image: np.ndarray = field(repr=False)
     names: tuple[str, ...]
     calibration: float = 0.0
+    key: str = ""  # the encoder cache's key: the file and its version, not just the id (two projects share ids)
 
 
 @dataclass(frozen=True)
@@ -105,7 +106,7 @@ class PredictWorker(QObject):
             runs = self.predictor.encoder_runs
             start = time.perf_counter()
             pred = self.predictor.predict(request.image, names, calibration=request.calibration,
-                                          key=request.image_id)
+                                          key=request.key or None)
             seconds = time.perf_counter() - start
         except Exception as exc:
             detail = str(exc) if isinstance(exc, ZerolabelError) else traceback.format_exc(limit=3)

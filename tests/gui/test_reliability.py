@@ -167,3 +167,39 @@ def test_a_settings_file_with_one_recent_project_or_odd_values_starts_normally(q
     open_initial(window, argparse.Namespace(path=None, samples=False))
     assert window.project is not None and window.project.root == photos
     assert [a.text() for a in window.recent_menu.actions()] == [str(photos)]
+
+
+def test_an_image_of_another_project_with_the_same_name_is_encoded_again(qtbot, make_window, photos, tmp_path):
+    import shutil
+
+    other = tmp_path / "other"
+    other.mkdir()
+    shutil.copy(photos / "test_00002.png", other / "test_00000.png")  # same id, other pixels
+    window = make_window()
+    _open(qtbot, window, photos, classes=("yellow heart",))
+    qtbot.waitUntil(lambda: window.result is not None, timeout=30_000)
+    runs = window.worker.predictor.encoder_runs
+    _open(qtbot, window, other, classes=("yellow heart",))
+    assert window.image_id == "test_00000"
+    qtbot.waitUntil(lambda: window.result is not None, timeout=30_000)
+    assert window.result.encoded and window.worker.predictor.encoder_runs == runs + 1
+
+
+def test_a_late_thumbnail_of_the_folder_opened_before_is_dropped(qtbot, photos, tmp_path):
+    from gui.navigator import Navigator
+
+    nav = Navigator()
+    qtbot.addWidget(nav)
+    nav.set_images({"test_00000": photos / "test_00000.png"}, {})
+    old = nav._generation
+    nav.set_images({"test_00000": photos / "test_00001.png"}, {})
+    assert nav.wait_for_thumbnails()
+    qtbot.wait(50)
+    item = nav.item(0)
+    before = item.icon().pixmap(16, 16).toImage()
+    nav._signals.ready.emit("test_00000", np.full((8, 8, 3), 255, np.uint8), old)  # as a late pool job would
+    qtbot.wait(50)
+    assert item.icon().pixmap(16, 16).toImage() == before
+    nav._signals.ready.emit("test_00000", np.full((8, 8, 3), 255, np.uint8), nav._generation)
+    qtbot.wait(50)
+    assert item.icon().pixmap(16, 16).toImage() != before  # the current folder's thumbnails still land
