@@ -255,6 +255,10 @@ def run_train(args: argparse.Namespace) -> int:
                 raise ZerolabelError(f"--resume: {cfg.out} is a run with --{name} {getattr(saved, name)}, not "
                                      f"{getattr(cfg, name)}; resume with the run's own --{name} or start a new run")
         cfg = dataclasses.replace(saved, steps=cfg.steps if args.steps else saved.steps)
+    from core.models.backbones import backbone_names
+
+    if cfg.backbone not in backbone_names():  # said now, not after the data is loaded
+        raise ZerolabelError(f"--backbone {cfg.backbone!r} is unknown; choose one of {', '.join(backbone_names())}")
     ensure_writable_folder(cfg.out)  # a read-only folder or a file in the way: said now, not after loading data
     # What a later `--resume` needs to continue this run (the app's run list offers it).
     command = ["train", "--method", cfg.method, "--data", cfg.data, "--out", cfg.out]

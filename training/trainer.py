@@ -27,7 +27,7 @@ from core.metrics import Evaluator
 from core.models import ModelConfig, build_model, load_checkpoint, save_checkpoint
 from core.models.base import Segmenter, predict_probabilities
 from training import distributed as dist
-from training.config import EPISODIC, TrainConfig
+from training.config import EPISODIC, ConfigError, TrainConfig
 from training.data import IGNORE_INDEX, TrainData
 from training.episodes import episode_targets, sample_episode
 from training.losses import cosine_regression_loss, relation_loss, seen_lut, softmax_loss
@@ -123,9 +123,12 @@ class Trainer:
         self.seen_matrix = torch.stack([self.embeddings[c] for c in self.seen])
         self.lut = seen_lut(len(self.class_names), self.seen)
         embed_dim = 0 if cfg.method == "unet" else self.encoder.dim
-        self.model = build_model(
-            ModelConfig(cfg.method, cfg.backbone, embed_dim, cfg.pretrained, cfg.image_size, dict(cfg.options))
-        )
+        try:
+            self.model = build_model(
+                ModelConfig(cfg.method, cfg.backbone, embed_dim, cfg.pretrained, cfg.image_size, dict(cfg.options))
+            )
+        except ValueError as exc:  # an unknown --backbone or --option: the model registry says which are known
+            raise ConfigError(f"{exc}; fix --backbone / --option") from None
         self.model.seen_classes = [self.class_names[c] for c in self.seen]
         if hasattr(self.model, "set_seen_classes"):
             self.model.set_seen_classes(self.model.seen_classes, self.seen_matrix)

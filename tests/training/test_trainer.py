@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import queue
 from pathlib import Path
 
 import pytest
@@ -11,7 +12,8 @@ import torch
 from core.metrics.report import check_contract
 from core.models import load_checkpoint
 from training.cli import main
-from training.config import TrainConfig
+from training.config import ConfigError, TrainConfig
+from training.messages import Finished, Started
 from training.trainer import LAST, Trainer, TrainingError
 
 
@@ -56,11 +58,29 @@ def test_non_finite_weights_stop_and_keep_last_good_checkpoint(shapes: Path, tmp
 
 
 def test_stop_flag_saves_and_reports_stopped(shapes: Path, tmp_path: Path) -> None:
-    trainer = Trainer(_cfg(shapes, tmp_path / "run", steps=50))
+    messages: queue.Queue = queue.Queue()
+    trainer = Trainer(_cfg(shapes, tmp_path / "run", steps=50), messages)
     trainer.hooks.on_step.append(lambda t: t.step == 2 and t.stop.set())
     trainer.fit()
     _, ckpt = load_checkpoint(tmp_path / "run" / LAST)
     assert ckpt.step == 2
+    sent = [messages.get() for _ in range(messages.qsize())]
+    started = [m for m in sent if isinstance(m, Started)]
+    assert len(started) == 1 and started[0].device == str(trainer.device) == "cpu"  # what the wizard shows
+    assert isinstance(sent[-1], Finished) and sent[-1].status == "stopped"
+
+
+def test_config_values_are_checked_where_the_config_is_made(shapes: Path, tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="batch_size must be an integer >= 1"):
+        _cfg(shapes, tmp_path, batch_size=0)
+    with pytest.raises(ConfigError, match="lr must be a finite number"):
+        _cfg(shapes, tmp_path, lr=float("nan"))
+    with pytest.raises(ConfigError, match="pretrained must be true or false"):
+        _cfg(shapes, tmp_path, pretrained="yes")
+    (tmp_path / "config.json").write_text(json.dumps({"method": "rn", "data": "d", "out": "o", "steps": "4"}))
+    with pytest.raises(ConfigError, match=r"config\.json: steps must be an integer >= 1, got '4'"):
+        TrainConfig.read(tmp_path / "config.json")
+    assert TrainConfig.from_dict(json.loads(_cfg(shapes, tmp_path).to_json())) == _cfg(shapes, tmp_path)
 
 
 def test_cli_train_then_eval_writes_contract_json(shapes: Path, tmp_path: Path, capsys) -> None:
