@@ -34,6 +34,8 @@ from core.metrics.calibration import calibration_offsets
 log = logging.getLogger(__name__)
 __all__ = ["MAX_SIDE_FACTOR", "OnnxModel", "Prediction", "Predictor", "remove_specks"]
 MATCH = 0.9999
+#: Classes an 8-bit label map holds besides background (labelmap.txt allows 255 names, 255 is "ignore").
+MAX_CLASSES = 254
 #: ONNX Runtime threads (intra-op, inter-op) by default; ``ZEROLABEL_ORT_THREADS`` overrides intra-op
 #: (chosen by measurement, see bench/results/inference.md: 0 lets ONNX Runtime use every core).
 ORT_THREADS = (0, 1)
@@ -335,6 +337,9 @@ class Predictor:
     def predict(self, image: np.ndarray, names: Sequence[str], *, calibration: float = 0.0, min_area: int = 0,
                 key: str | None = None) -> Prediction:
         names = list(names)
+        if len(names) > MAX_CLASSES:
+            raise ZerolabelError(f"{len(names)} classes do not fit an 8-bit label map (background + at most "
+                                 f"{MAX_CLASSES} classes); split them over several runs")
         offsets = calibration_offsets(names, self.model.seen, calibration, background_score=self.model.softmax)
         feats = self.features(image, key)
         logits, background = self._class_logits(self._key(image, key), feats, names)

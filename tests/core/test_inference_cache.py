@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 
 import numpy as np
+import pytest
 
 from core.inference.runtime import Predictor, demo_model_folder
 
@@ -49,3 +50,17 @@ def test_heatmap_and_uncertainty_of_a_region_are_crops_of_the_whole() -> None:
     stack = pred.heatmaps  # lazy: one class per index, the best class score by max(0)
     assert np.array_equal(stack[1], whole) and stack.shape == (3, 60, 80)
     assert np.array_equal(stack.max(0), np.asarray(stack).max(0))
+
+
+def test_any_class_count_the_label_format_allows() -> None:
+    from core.errors import ZerolabelError
+
+    predictor = Predictor(demo_model_folder(), device="cpu")
+    names = [f"{c} {s}" for c in ("red", "blue", "green", "yellow", "purple", "orange", "pink", "brown", "grey",
+                                  "black", "white", "cyan", "gold", "silver", "violet") for s in
+             ("circle", "square", "triangle", "star", "heart", "cross", "ring", "moon", "diamond", "arrow",
+              "oval", "hexagon", "pentagon", "octagon", "spiral", "cube", "cone", "sphere")][:254]
+    pred = predictor.predict(_image(6), names)
+    assert pred.labels.shape == (60, 80) and pred.heatmap(253).shape == (60, 80)
+    with pytest.raises(ZerolabelError, match="8-bit label map"):
+        predictor.predict(_image(6), [*names, "extra circle"])
