@@ -270,6 +270,17 @@ def _(ctx: Ctx) -> None:
     assert "30x20" in result.error_lines[0] and "40x40" in result.error_lines[0]
 
 
+@case("train-backbone-unknown", "zerolabel train", "exit 2 naming the backbone, before the data is loaded")
+def _(ctx: Ctx) -> None:
+    exit2(ctx.cli([*_train(ctx), "--backbone", "resnet5O", *_TRAIN]), "resnet5O")
+    assert not ctx.out.exists()
+
+
+@case("train-option-unknown", "zerolabel train --option", "exit 2 naming the option and the known ones")
+def _(ctx: Ctx) -> None:
+    exit2(ctx.cli([*_train(ctx), "--option", "word_modul=cnn", *_TRAIN]), "word_modul")
+
+
 # -- special files where a file is expected (no hang, never "does not exist") --------------------------------
 SPECIAL = {"dev-zero": lambda ctx: Path("/dev/zero"), "fifo": lambda ctx: fifo(ctx.tmp / "pipe.bin"),
            "folder": lambda ctx: _folder(ctx.tmp / "vectors.bin")}
