@@ -18,7 +18,8 @@ Model folder (loaded by :class:`core.inference.runtime.Predictor` unchanged): ``
   - ``strokes`` ``[1, 472, ceil(H/8), ceil(W/8)]``: multi-scale backbone features for stroke teaching
     (stride-8 40 ch, stride-16 112 ch, last map 320 ch, each bilinearly upsampled to stride 8 and L2-normalised,
     concatenated and divided by sqrt(3): every position is a unit vector);
-  - ``guide`` ``[1, 3, ceil(H/2), ceil(W/2)]``: the input as RGB in [0, 1] at half size (the edge guide).
+  - ``guide`` ``[1, 12, ceil(H/2), ceil(W/2)]``: channels 0-2 the input as RGB in [0, 1] at half size (the edge
+    guide), 3-11 its guided-filter statistics (computed once per image, so a class edit filters only the class).
 * ``scorer.onnx``: ``concepts``, ``guide``, ``classes [C, 1000]`` -> ``logits [1, C, ceil(H/2), ceil(W/2)]``,
   ``log(mass / 0.15)``; a sigmoid of it is the heatmap and background is "no class reaches 0.5". A class edit
   re-runs only this graph.

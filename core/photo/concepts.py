@@ -23,7 +23,7 @@ from torch.nn import functional as F
 
 from core.models.backbones import EfficientNetLite0Classifier, MBConv, effnet_lite0_classifier
 from core.models.base import IMAGENET_MEAN, IMAGENET_STD
-from core.photo.refine import guided_filter
+from core.photo.refine import guide_statistics, guided_filter_with
 
 #: Index of the last stride-2 block of EfficientNet-Lite0 (stage 6): run with stride 1 and the blocks after it
 #: with dilation 2.
@@ -87,8 +87,10 @@ class ConceptEncoder(nn.Module):
     docstring, :mod:`core.photo`)."""
 
     def __init__(self, classifier: EfficientNetLite0Classifier, scales: tuple[float, ...] = (1.0, 0.5),
-                 context: float = 0.3, temperature: float = 1.0) -> None:
+                 context: float = 0.3, temperature: float = 1.0, radius: int = 24, eps: float = 1e-2) -> None:
         super().__init__()
+        self.radius = radius
+        self.eps = eps
         self.dense = DenseConcepts(classifier)
         self.scales = tuple(scales)
         self.context = context
@@ -113,39 +115,40 @@ class ConceptEncoder(nn.Module):
         parts = [F.normalize(F.interpolate(t, size=fine, mode="bilinear", align_corners=False), dim=1)
                  for t in taps]
         strokes = torch.cat(parts, dim=1) / len(parts) ** 0.5
-        guide = F.avg_pool2d(image * self.std + self.mean, 2, ceil_mode=True)
+        rgb = F.avg_pool2d(image * self.std + self.mean, 2, ceil_mode=True)
+        guide = torch.cat([rgb, guide_statistics(rgb, max(self.radius, 1), self.eps)], 1)
         return concepts, strokes, guide
 
 
 class ConceptScorer(nn.Module):
-    """``concepts [B, K, h, w]``, ``guide [B, 3, H/2, W/2]``, ``classes [C, K]`` -> logits ``[B, C, H/2, W/2]``.
+    """``concepts [B, K, h, w]``, ``guide [B, 12, H/2, W/2]``, ``classes [C, K]`` -> logits ``[B, C, H/2, W/2]``.
 
     A class's score at a pixel is the concept probability mass of its concepts, each weighted by its share of
     the class row (rows are unit-length; divided by their maximum, a WordNet class's concepts weigh 1 each). The
     logit is ``log(mass / threshold)``: a sigmoid of it is 0.5 exactly at ``threshold`` mass, on every image.
-    ``radius`` > 0 snaps the mass to the guide's edges with a colour guided filter (radius in guide pixels).
+    ``radius`` > 0 snaps the mass to the guide's edges with a colour guided filter (radius in guide pixels; the
+    guide's channels 3-11 are its class-independent statistics, computed once by the encoder).
     """
 
-    def __init__(self, threshold: float = 0.15, radius: int = 24, eps: float = 1e-2) -> None:
+    def __init__(self, threshold: float = 0.15, radius: int = 24) -> None:
         super().__init__()
         self.threshold = threshold
         self.radius = radius
-        self.eps = eps
 
     def forward(self, concepts: torch.Tensor, guide: torch.Tensor, classes: torch.Tensor) -> torch.Tensor:
         weights = classes / classes.amax(dim=1, keepdim=True).clamp_min(1e-6)
         mass = torch.einsum("bkhw,ck->bchw", concepts, weights)
         mass = F.interpolate(mass, size=guide.shape[-2:], mode="bilinear", align_corners=False)
         if self.radius > 0:
-            mass = guided_filter(guide, mass, self.radius, self.eps)
+            mass = guided_filter_with(guide[:, :3], guide[:, 3:], mass, self.radius)
         return torch.log(mass.clamp(1e-6, 1.0) / self.threshold)
 
 
 def build_encoder_scorer(**options) -> tuple[ConceptEncoder, ConceptScorer]:
     """The encoder and scorer with the shipped ImageNet weights (options: scales, context, temperature,
     threshold, radius, eps)."""
-    enc_keys = {"scales", "context", "temperature"}
+    enc_keys = {"scales", "context", "temperature", "radius", "eps"}
     encoder = ConceptEncoder(effnet_lite0_classifier(True).eval(),
                              **{k: v for k, v in options.items() if k in enc_keys})
-    scorer = ConceptScorer(**{k: v for k, v in options.items() if k not in enc_keys})
+    scorer = ConceptScorer(**{k: v for k, v in options.items() if k in {"threshold", "radius"}})
     return encoder.eval(), scorer.eval()

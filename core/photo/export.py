@@ -41,17 +41,19 @@ def _export(module: nn.Module, args: tuple, path: Path, inputs: list[str], outpu
                           dynamic_axes=axes, opset_version=OPSET, do_constant_folding=True)
 
 
-def export_photo_model(out: str | os.PathLike, **options: object) -> Path:
-    """Write the photo model folder to ``out``; returns the manifest path.
+def export_photo_model(out: str | os.PathLike, *, neighbours: bool = False, **options: object) -> Path:
+    """Write the photo model folder to ``out``; returns the manifest path. ``neighbours``: also rewrite the
+    shipped classifier-neighbour file (``resources/wordnet/concept_neighbours.npz``) from the weights.
 
     Example:
         >>> export_photo_model("/tmp/photo_model")  # doctest: +SKIP
     """
     config = photo_config(**options)
     model = build_model(config)
-    from core.photo.names import build_neighbours
+    if neighbours:
+        from core.photo.names import build_neighbours
 
-    build_neighbours(model.encoder.dense.net._fc.weight.detach().double().numpy())
+        build_neighbours(model.encoder.dense.net._fc.weight.detach().double().numpy())
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     image = torch.randn(1, 3, 97, 131)  # odd sizes: the graphs must not bake in an even-size padding
@@ -77,7 +79,8 @@ def export_photo_model(out: str | os.PathLike, **options: object) -> Path:
         "outputs": {
             "concepts": "float32 [1, 1000, ceil(H/16), ceil(W/16)]: ImageNet concept probabilities per position",
             "strokes": "float32 [1, 472, ceil(H/8), ceil(W/8)]: unit-length multi-scale features for stroke teaching",
-            "guide": "float32 [1, 3, ceil(H/2), ceil(W/2)]: the input in RGB [0, 1] at half size (edge guide)",
+            "guide": "float32 [1, 12, ceil(H/2), ceil(W/2)]: 0-2 the input in RGB [0, 1] at half size (edge guide), "
+                     "3-11 its guided-filter statistics (window colour means, inverse covariance)",
             "logits": "float32 [1, C, ceil(H/2), ceil(W/2)]: log(concept mass / options.threshold)",
         },
     }
@@ -90,7 +93,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description="Export the ImageNet-concepts photo model to ONNX.")
     parser.add_argument("--out", required=True, type=Path)
     args = parser.parse_args(argv)
-    print(export_photo_model(args.out))
+    print(export_photo_model(args.out, neighbours=True))
 
 
 if __name__ == "__main__":

@@ -92,7 +92,8 @@ def test_onnx_equals_torch_on_an_odd_sized_photo(predictor):
         torch_features = model.encode(torch.from_numpy(predictor.model.preprocess(image)))
     for name, a, b in zip(FEATURES, onnx_features, torch_features, strict=True):
         assert a.shape == tuple(b.shape), name
-        assert np.abs(a - b.numpy()).max() < 1e-3, name
+        scale = np.abs(b.numpy()).reshape(b.shape[1], -1).max(1)[None, :, None, None]  # per channel: the guide's
+        assert (np.abs(a - b.numpy()) / np.maximum(scale, 1)).max() < 1e-3, name  # inverse covariances reach 1/eps
     matrix = predictor.text.embed(["cat", "building"])
     logits, _ = predictor.model.logits(onnx_features, ["cat", "building"], matrix)
     with torch.no_grad():
