@@ -149,6 +149,7 @@ def load_checkpoint(
     missing = [k for k in ("config", "state_dict", "embedding_source", "split") if k not in payload]
     if missing:
         raise CheckpointError(f"{path}: the checkpoint lacks {missing}; the file was edited or cut short")
+    _check_fields(path, payload)
     model, config = _build(path, payload["config"])
     try:
         model.load_state_dict(payload["state_dict"], strict=True)
@@ -168,6 +169,38 @@ def load_checkpoint(
     return model, ckpt
 
 
+#: The type of every field a checkpoint's reader uses (a weights-only load gives back any plain value).
+_FIELDS: dict[str, tuple[type, ...]] = {"embedding_source": (str,), "split": (dict,), "step": (int,),
+                                        "seen_classes": (list, tuple, type(None)), "extra": (dict, type(None))}
+_CONFIG_FIELDS: dict[str, tuple[type, ...]] = {"method": (str,), "backbone": (str,), "embed_dim": (int,),
+                                               "pretrained": (bool,), "image_size": (int,), "options": (dict,)}
+
+
+def _check_fields(path: Path, payload: dict) -> None:
+    """Refuse a payload whose fields have the wrong types (an edited file) before anything is built from it."""
+    problems = [f"{k} is a {type(payload[k]).__name__}" for k, kinds in _FIELDS.items()
+                if k in payload and (not isinstance(payload[k], kinds) or isinstance(payload[k], bool) is not
+                                     (bool in kinds))]
+    raw = payload["config"]
+    if not isinstance(raw, dict):
+        problems.append(f"config is a {type(raw).__name__}")
+    else:
+        problems += [f"config.{k} is a {type(raw[k]).__name__}" for k, kinds in _CONFIG_FIELDS.items()
+                     if k in raw and (not isinstance(raw[k], kinds) or isinstance(raw[k], bool) is not (bool in kinds))]
+        problems += [f"config.{k} is {raw[k]}" for k in ("embed_dim", "image_size")
+                     if isinstance(raw.get(k), int) and raw[k] < (0 if k == "embed_dim" else 1)]
+    split = payload["split"]
+    if isinstance(split, dict) and not all(isinstance(v, list | tuple) and all(isinstance(n, str) for n in v)
+                                           for v in split.values()):
+        problems.append("split does not hold lists of class names")
+    seen = payload.get("seen_classes")
+    if isinstance(seen, list | tuple) and not all(isinstance(n, str) for n in seen):
+        problems.append("seen_classes does not hold class names")
+    if problems:
+        raise CheckpointError(f"{path}: not a valid zerolabel checkpoint ({'; '.join(problems)}); the file was "
+                              "edited or damaged: use the run's other checkpoint (best.pt / last.pt) or train again")
+
+
 def _build(path: Path, raw: Any) -> tuple[Segmenter, ModelConfig]:
     """The model a checkpoint's config describes, or a CheckpointError saying why it cannot be built."""
     try:
@@ -184,7 +217,7 @@ def _build(path: Path, raw: Any) -> tuple[Segmenter, ModelConfig]:
     try:
         # The saved weights replace any pretrained ones: build without them (no hub cache needed).
         model = build_model(dataclasses.replace(config, pretrained=False))
-    except (ValueError, ZerolabelError) as exc:
+    except (ValueError, TypeError, ZerolabelError) as exc:
         raise CheckpointError(
             f"{path}: the {config.method} model it describes cannot be built: {exc}"
         ) from exc

@@ -355,6 +355,32 @@ def _(ctx: Ctx) -> None:
     raises(DatasetError, "not a regular file", lambda: LayoutDataset(root).ids("train"))
 
 
+CHECKPOINT_FIELDS: dict[str, tuple[Callable[[dict], dict], str]] = {
+    "embed-dim-a-word": (lambda d: {**d, "config": {**d["config"], "embed_dim": "big"}}, "config.embed_dim"),
+    "image-size-negative": (lambda d: {**d, "config": {**d["config"], "image_size": -5}}, "config.image_size"),
+    "options-a-list": (lambda d: {**d, "config": {**d["config"], "options": [1]}}, "config.options"),
+    "step-a-word": (lambda d: {**d, "step": "x"}, "step"),
+    "split-a-string": (lambda d: {**d, "split": "abc"}, "split"),
+    "seen-classes-a-number": (lambda d: {**d, "seen_classes": 5}, "seen_classes"),
+}
+
+
+def _checkpoint_field(change: Callable[[dict], dict], needle: str) -> Callable[[Ctx], None]:
+    def run(ctx: Ctx) -> None:
+        import torch
+
+        path = ctx.checkpoint()
+        torch.save(change(torch.load(path, weights_only=True)), path)
+        raises(CheckpointError, needle, lambda: load_checkpoint(path))
+
+    return run
+
+
+for _id, (_change, _needle) in CHECKPOINT_FIELDS.items():
+    CASES.append(Case(f"checkpoint-field-{_id}", "core.models.load_checkpoint", f"CheckpointError naming {_needle}",
+                      _checkpoint_field(_change, _needle)))
+
+
 # -- names that no stored format can hold --------------------------------------------------------------------
 CLASS_NAMES = {"cr": "red\rcircle", "lf": "red\ncircle", "u2028": "red\u2028circle", "u2029": "red\u2029circle",
                "nul": "red\x00circle", "escape": "red\x1b[31mcircle", "leading-hash": "#red circle",
