@@ -58,7 +58,7 @@ _ADVICE = {
     errno.EROFS: "the file system is read-only; choose a folder on a writable disk",
     errno.ENOSPC: "the disk is full; free some space and try again (the previous version of the file is untouched)",
     errno.EDQUOT: "the disk quota is exhausted; free some space and try again",
-    errno.ENOTDIR: "a part of the path is a file, not a folder; choose another path",
+    errno.ENOTDIR: "a file is where a folder is needed; choose another path",
     errno.EISDIR: "it is a folder; give a file name instead",
     errno.EEXIST: "something of that name is in the way; choose another path",
     errno.ENAMETOOLONG: "the name is too long; choose a shorter path",

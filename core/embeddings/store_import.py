@@ -23,8 +23,8 @@ import numpy as np
 from core.embeddings.formats import READERS, Chunk, Header, Progress, detect_format
 from core.embeddings.hashing import fnv1a64_many
 from core.embeddings.store import META_FILE, STORE_FORMAT, STORE_VERSION, default_store_dir
-from core.errors import EmbeddingSourceError
-from core.io.atomic import atomic_write, atomic_write_text
+from core.errors import EmbeddingSourceError, WriteError
+from core.io.atomic import atomic_write, atomic_write_text, ensure_writable_folder
 from core.io.files import regular_file
 
 KINDS = ("word2vec", "fasttext", "glove")
@@ -103,8 +103,11 @@ def file_identity(path: Path) -> dict:
 @contextlib.contextmanager
 def staging(store_dir: Path, name: str) -> Iterator[Path]:
     """A hidden folder to write a store into; renamed to ``store_dir/name`` only if the block succeeds."""
-    store_dir.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{name}.importing-", dir=store_dir))
+    ensure_writable_folder(store_dir)  # a read-only store or a file in the way: named, not the staging folder
+    try:
+        tmp = Path(tempfile.mkdtemp(prefix=f".{name}.importing-", dir=store_dir))
+    except OSError as exc:
+        raise WriteError(store_dir, exc) from exc
     try:
         yield tmp
     except BaseException:

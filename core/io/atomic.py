@@ -7,6 +7,7 @@ failure to write is a :class:`core.errors.WriteError` naming the target (never t
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import tempfile
 from collections.abc import Iterator
@@ -91,6 +92,8 @@ def ensure_writable_folder(path: str | os.PathLike) -> Path:
         WriteError: ``path`` is a file, or a folder one cannot write to (read-only, no permission), naming it.
     """
     folder = Path(path)
+    if folder.exists() and not folder.is_dir():
+        raise WriteError(folder, NotADirectoryError(errno.ENOTDIR, "it is a file, not a folder"))
     try:
         folder.mkdir(parents=True, exist_ok=True)
         fd, probe = tempfile.mkstemp(prefix=".write-check.", suffix=".tmp", dir=folder)

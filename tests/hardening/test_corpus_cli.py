@@ -190,6 +190,23 @@ def _(ctx: Ctx) -> None:
         exit2(ctx.cli(["export-onnx", ctx.tmp / "run", "--out", locked]), "locked")
 
 
+@case("write-embeddings-import-read-only-store", "zerolabel embeddings import", "exit 2 naming the store folder")
+def _(ctx: Ctx) -> None:
+    (ctx.tmp / "v.txt").write_text("2 3\ncat 1 2 3\ndog 3 2 1\n")
+    with read_only(ctx.tmp / "locked") as locked:
+        result = ctx.cli(["embeddings", "import", "word2vec", ctx.tmp / "v.txt", "--store", locked])
+        exit2(result, f"cannot write {locked}:")
+        assert not list(locked.iterdir())
+
+
+@case("write-embeddings-import-store-is-a-file", "zerolabel embeddings import", "exit 2: a file, not a folder")
+def _(ctx: Ctx) -> None:
+    (ctx.tmp / "v.txt").write_text("2 3\ncat 1 2 3\ndog 3 2 1\n")
+    (ctx.tmp / "a file").write_text("x")
+    exit2(ctx.cli(["embeddings", "import", "word2vec", ctx.tmp / "v.txt", "--store", ctx.tmp / "a file"]),
+          "is a file, not a folder")
+
+
 # -- run folders: config.json, relative paths, label maps of the wrong size ----------------------------------
 BAD_CONFIGS: dict[str, tuple[Callable[[dict], object], str]] = {
     "steps-a-word": (lambda c: {**c, "steps": "many"}, "steps"),
