@@ -76,13 +76,14 @@ class Scores:
         self.cols = sample_axis(self.low[1], self.size[1])
 
     # -- sampling --------------------------------------------------------------------------------------------
-    def _points(self, rows: np.ndarray | slice, ys: np.ndarray, xs: np.ndarray) -> np.ndarray:
-        """Logits of stack rows ``rows`` at full-resolution points: ``[k, P]``."""
+    def _points(self, rows: np.ndarray | slice, ys: np.ndarray, xs: np.ndarray,
+                flat: np.ndarray | None = None) -> np.ndarray:
+        """Logits of stack rows ``rows`` (or of ``flat`` maps) at full-resolution points: ``[k, P]``."""
         (i0, i1, ay), (j0, j1, ax) = self.rows, self.cols
         w = self.low[1]
         r0, r1, c0, c1 = i0[ys] * w, i1[ys] * w, j0[xs], j1[xs]
         bx, by = ax[xs], ay[ys]
-        f = self.flat[rows]
+        f = (self.flat if flat is None else flat)[rows]
         top = f[:, r0 + c0] * (1 - bx) + f[:, r0 + c1] * bx
         bottom = f[:, r1 + c0] * (1 - bx) + f[:, r1 + c1] * bx
         return top * (1 - by) + bottom * by
@@ -153,12 +154,31 @@ class Scores:
         out[:] = np.repeat(np.repeat(cell, row_runs, 0), col_runs, 1)
         if settled.all():
             return out
-        open_rows = np.repeat(~settled, row_runs, 0)
+        # one class wins the cell but its probability crosses the threshold: sample the winner's logit only
+        straddle_rows = np.repeat(agree & ~settled, row_runs, 0)
+        boundary_rows = np.repeat(~agree & ~settled, row_runs, 0)
+        best = None if self.softmax else self.stack.max(0).reshape(1, -1)
         for y0, y1 in _bands(height, width):
-            if not open_rows[y0:y1].any():
-                continue
-            ys, xs = np.nonzero(np.repeat(open_rows[y0:y1], col_runs, 1))
-            self._label_boundary(out, ys + y0, xs)
+            if straddle_rows[y0:y1].any():
+                mask = np.repeat(straddle_rows[y0:y1], col_runs, 1)
+                if mask.mean() > 0.125:  # many: sample the band densely (separable, cheaper than gathers)
+                    below = self._below(self._grid(best.reshape(1, *self.low), y0, y1, 0, width)[0])
+                    out[y0:y1][mask & below] = 0
+                else:
+                    ys, xs = np.nonzero(mask)
+                    ys += y0
+                    below = self._below(self._points(slice(None), ys, xs, best)[0])
+                    out[ys[below], xs[below]] = 0
+            if boundary_rows[y0:y1].any():
+                mask = np.repeat(boundary_rows[y0:y1], col_runs, 1)
+                share = mask.mean()
+                if share > 0.5 or (share > 0.2 and len(self.stack) <= 8):  # mostly boundary: every class, densely
+                    for r0, r1, _, _, scores in self._region_scores((y0, y1, 0, width)):
+                        part = mask[r0 - y0:r1 - y0]
+                        out[r0:r1][part] = scores.argmax(0)[part]
+                else:
+                    ys, xs = np.nonzero(mask)
+                    self._label_boundary(out, ys + y0, xs)
         return out
 
     def _below(self, logit: np.ndarray) -> np.ndarray:

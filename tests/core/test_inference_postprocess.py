@@ -90,3 +90,14 @@ def test_many_classes_on_a_large_image_stay_within_bounded_memory() -> None:
     assert labels.shape == (1500, 2000) and labels.max() > 1
     # the label map itself is 3 MB; 254 full-resolution float maps would be 3 GB
     assert peak < 150e6, peak
+
+
+@pytest.mark.parametrize("classes", [1, 2, 20])
+@pytest.mark.parametrize("softmax", [False, True])
+def test_noise_like_scores_take_the_dense_paths_and_still_agree(classes: int, softmax: bool) -> None:
+    rng = np.random.default_rng(classes)
+    logits = rng.normal(0, 0.3, (classes, 18, 32)).astype(np.float32)
+    background = rng.normal(0, 0.3, (1, 18, 32)).astype(np.float32) if softmax else None
+    offsets = np.zeros(classes + 1, np.float32)
+    scores = Scores(logits, background, (108, 192))
+    assert (scores.labels() == old_labels(logits, background, (108, 192), 0.5, offsets)).all()
