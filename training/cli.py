@@ -128,6 +128,8 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
             raise ZerolabelError(f"--option {item!r}: expected KEY=VALUE, e.g. word_module=cnn")
         options[key.strip()] = _value(raw.strip())
     # Absolute folders: the run's config.json and status.json must mean the same data from any directory.
+    if values.get("init"):
+        values["init"] = str(Path(values["init"]).expanduser().absolute())
     return TrainConfig(**{**values, "method": args.method, "data": absolute_spec(args.data),
                           "out": str(Path(args.out).expanduser().absolute()), "unseen": unseen, "options": options})
 

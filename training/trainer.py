@@ -7,6 +7,7 @@ viewed through the same zero-shot filter as training); the unseen test classes a
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import queue as queue_module
 import threading
@@ -296,8 +297,9 @@ class Trainer:
         self.out.mkdir(parents=True, exist_ok=True)
         try:
             self.setup()
-            if self.rank == 0:
-                atomic_write_text(self.out / "config.json", cfg.to_json())
+            if self.rank == 0:  # the encoder's source names its vector file by its absolute path (resume anywhere)
+                saved = dataclasses.replace(cfg, embedding=self.encoder.source)
+                atomic_write_text(self.out / "config.json", saved.to_json())
             self.emit(Started(str(self.out), cfg.method, cfg.steps, self.step, device=str(self.device)))
             self.reset_clock()
             while self.step < cfg.steps and not self.stop.is_set():

@@ -256,14 +256,20 @@ def _(ctx: Ctx) -> None:
 @case("resume-relative-data-from-elsewhere", "zerolabel train --resume", "resumes (exit 0); config.json absolute")
 def _(ctx: Ctx) -> None:
     old = Path.cwd()
+    words = ["red", "green", "blue", "circle", "square", "triangle"]
+    rows = np.random.default_rng(0).normal(size=(len(words), 8))
+    (ctx.tmp / "vectors.txt").write_text(f"{len(words)} 8\n" + "".join(
+        f"{w} {' '.join(f'{v:.4f}' for v in row)}\n" for w, row in zip(words, rows, strict=True)))
     try:
-        os.chdir(ctx.shapes.parent)
-        assert ctx.cli(["train", "--method", "rn", "--data", ctx.shapes.name, "--out", ctx.tmp / "run",
-                        *_TRAIN]).code == 0
+        os.chdir(ctx.tmp)
+        result = ctx.cli(["train", "--method", "rn", "--data", os.path.relpath(ctx.shapes), "--embedding",
+                          "word2vec:vectors.txt", "--out", ctx.tmp / "run", *_TRAIN])
+        assert result.code == 0, result.err
         (ctx.tmp / "elsewhere").mkdir()
         os.chdir(ctx.tmp / "elsewhere")
         saved = json.loads((ctx.tmp / "run" / "config.json").read_text())
         assert Path(saved["data"]).is_absolute() and Path(saved["out"]).is_absolute()
+        assert Path(saved["embedding"].partition(":")[2]).is_absolute()
         result = ctx.cli(["train", "--method", "rn", "--data", ctx.shapes, "--out", ctx.tmp / "run", "--resume",
                           *_TRAIN[:4], "--steps", "3"])
         assert result.code == 0, result.err
