@@ -18,7 +18,6 @@ only where needed:
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -295,90 +294,38 @@ class Scores:
                 out[y0 - top:y1 - top] = np.clip(s[1:], 0, 1).max(0)
         return out
 
+    def _labelled(self, labels: np.ndarray) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
+        """``(ys, xs, label, clipped calibrated probability of that label)`` of labelled pixels, in chunks."""
+        for y0, y1 in _bands(*self.size):
+            ys, xs = np.nonzero(labels[y0:y1])
+            ys += y0
+            lab = labels[ys, xs].astype(np.int64)
+            if self.softmax:  # the probability needs every class's logit
+                for part, s in self._point_scores(ys, xs):
+                    yield ys[part], xs[part], lab[part], np.clip(s[lab[part], np.arange(len(s[0]))], 0, 1)
+                continue
+            (i0, i1, ay), (j0, j1, ax) = self.rows, self.cols
+            w = self.low[1]
+            r0, r1, c0, c1, f = i0[ys] * w, i1[ys] * w, j0[xs], j1[xs], self.flat
+            bx, by, k = ax[xs], ay[ys], lab - 1  # sigmoid: only the pixel's own class
+            v = (f[k, r0 + c0] * (1 - bx) + f[k, r0 + c1] * bx) * (1 - by) \
+                + (f[k, r1 + c0] * (1 - bx) + f[k, r1 + c1] * bx) * by
+            p = 1.0 / (1.0 + np.exp(-v))
+            yield ys, xs, lab, np.clip(p if self.offsets is None else p - self.offsets[lab], 0, 1)
+
+    def label_score(self, labels: np.ndarray) -> np.ndarray:
+        """float32 ``[H, W]``: the probability of each pixel's label (0 on background); equals
+        :meth:`max_class_score` wherever the label is a class, at the cost of one class per pixel."""
+        out = np.zeros(self.size, np.float32)
+        for ys, xs, _, value in self._labelled(labels):
+            out[ys, xs] = value
+        return out
+
     def mean_scores(self, labels: np.ndarray) -> np.ndarray:
         """``[C]`` mean clipped calibrated probability of each class over the pixels labelled with it (0 if none)."""
         sums = np.zeros(self.num_classes + 1, np.float64)
         counts = np.zeros(self.num_classes + 1, np.int64)
-        for y0, y1 in _bands(*self.size):
-            ys, xs = np.nonzero(labels[y0:y1])
-            ys += y0
-            for part, s in self._point_scores(ys, xs):
-                lab = labels[ys[part], xs[part]]
-                value = np.clip(s[lab, np.arange(len(lab))], 0, 1)
-                np.add.at(sums, lab, value)
-                np.add.at(counts, lab, 1)
+        for _, _, lab, value in self._labelled(labels):
+            sums += np.bincount(lab, weights=value, minlength=len(sums))
+            counts += np.bincount(lab, minlength=len(sums))
         return (sums / np.maximum(counts, 1))[1:].astype(np.float32)
-
-
-class HeatmapStack:
-    """``[C, H, W]`` heatmaps computed when read (see :attr:`Prediction.heatmaps`)."""
-
-    def __init__(self, scores: Scores) -> None:
-        self.scores = scores
-        self.shape = (scores.num_classes, *scores.size)
-
-    def __len__(self) -> int:
-        return self.shape[0]
-
-    def __getitem__(self, index: int) -> np.ndarray:
-        if not isinstance(index, int | np.integer):
-            return np.asarray(self)[index]
-        return self.scores.heatmap(int(index) % max(1, len(self)))
-
-    def __iter__(self) -> Iterator[np.ndarray]:
-        return (self.scores.heatmap(i) for i in range(len(self)))
-
-    def max(self, axis: int = 0) -> np.ndarray:
-        """The best class score per pixel (``axis`` 0 only)."""
-        if axis != 0:
-            raise ValueError("heatmaps.max takes axis 0 (over classes)")
-        return self.scores.max_class_score()
-
-    def __array__(self, dtype=None, copy=None) -> np.ndarray:
-        out = np.empty(self.shape, np.float32)
-        for i in range(len(self)):
-            out[i] = self.scores.heatmap(i)
-        return out if dtype is None else out.astype(dtype)
-
-
-@dataclass
-class Prediction:
-    """What the app overlays: ``labels`` 0 = background, i = ``names[i - 1]`` at the image's size.
-
-    Heatmaps and the uncertainty map are computed on demand from the working-resolution :attr:`scores`:
-    :meth:`heatmap` for the class on screen (optionally only the visible ``region``), :meth:`uncertainty_map`,
-    :meth:`max_class_score`. :attr:`heatmaps` is a lazy stack (one class per index, ``max(0)`` the best class
-    score); :attr:`uncertainty` builds the whole map (kept for older callers).
-    """
-
-    names: list[str]
-    labels: np.ndarray  # uint8 [H, W]
-    device: str
-    scores: Scores = field(repr=False)
-
-    def heatmap(self, which: int | str, region: Region | None = None) -> np.ndarray:
-        """float32 ``[H, W]`` (or the region ``(top, bottom, left, right)``) in [0, 1] for a class index or name."""
-        index = self.names.index(which) if isinstance(which, str) else int(which)
-        return self.scores.heatmap(index, region)
-
-    def uncertainty_map(self, region: Region | None = None) -> np.ndarray:
-        """float32: 1 - (best - second best calibrated score), background included."""
-        return self.scores.uncertainty(region)
-
-    def max_class_score(self, region: Region | None = None) -> np.ndarray:
-        """float32: the best class's probability at each pixel (for a display threshold)."""
-        return self.scores.max_class_score(region)
-
-    def mean_scores(self) -> np.ndarray:
-        """``[C]``: each class's mean probability over the pixels labelled with it (COCO scores)."""
-        return self.scores.mean_scores(self.labels)
-
-    @property
-    def heatmaps(self) -> HeatmapStack:
-        """Every class's heatmap as a lazy ``[C, H, W]`` stack: indexing computes one class, ``max(0)`` the best
-        class score, ``np.asarray`` the full float32 stack (memory grows with classes x pixels)."""
-        return HeatmapStack(self.scores)
-
-    @property
-    def uncertainty(self) -> np.ndarray:
-        return self.scores.uncertainty()

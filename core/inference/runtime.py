@@ -27,7 +27,8 @@ import cv2
 import numpy as np
 
 from core.errors import ZerolabelError
-from core.inference.postprocess import Prediction, Scores
+from core.inference.postprocess import Scores
+from core.inference.prediction import Prediction
 from core.inference.preprocess import MAX_SIDE_FACTOR, Preprocessing, preprocess
 from core.metrics.calibration import calibration_offsets
 

@@ -64,3 +64,22 @@ def test_any_class_count_the_label_format_allows() -> None:
     assert pred.labels.shape == (60, 80) and pred.heatmap(253).shape == (60, 80)
     with pytest.raises(ZerolabelError, match="8-bit label map"):
         predictor.predict(_image(6), [*names, "extra circle"])
+
+
+def test_label_score_thresholds_like_the_best_class_score() -> None:
+    from core.inference.runtime import sample_images_folder
+    from core.io.image import read_image
+
+    predictor = Predictor(demo_model_folder(), device="cpu")
+    image = read_image(sorted((sample_images_folder() / "JPEGImages").iterdir())[1])
+    names = ["blue circle", "yellow heart", "purple star"]
+    for calibration in (0.0, 0.2):
+        pred = predictor.predict(image, names, calibration=calibration)
+        labelled = pred.labels > 0
+        assert labelled.any()
+        assert np.allclose(pred.label_score()[labelled], pred.max_class_score()[labelled], atol=1e-6)
+        assert (pred.label_score()[~labelled] == 0).all()
+        means = pred.mean_scores()
+        for c in range(1, 4):
+            if (pred.labels == c).any():
+                assert abs(means[c - 1] - pred.heatmap(c - 1)[pred.labels == c].mean()) < 1e-5

@@ -75,6 +75,9 @@ def test_heatmap_region_and_uncertainty_match_full_maps() -> None:
         assert np.abs(full - expected).max() < 1e-5
         assert np.array_equal(scores.heatmap(2, (50, 120, 10, 290)), full[50:120, 10:290])
         assert np.array_equal(scores.uncertainty((5, 60, 0, 300)), scores.uncertainty()[5:60])
+        labels = scores.labels()
+        assert (labels > 0).mean() > 0.1
+        assert np.allclose(scores.label_score(labels)[labels > 0], scores.max_class_score()[labels > 0], atol=1e-6)
 
 
 def test_many_classes_on_a_large_image_stay_within_bounded_memory() -> None:
