@@ -90,6 +90,8 @@ class Scores:
     def _grid(self, maps: np.ndarray, y0: int, y1: int, x0: int, x1: int) -> np.ndarray:
         """``[k, h, w]`` low-resolution maps sampled on the full-resolution grid ``[y0:y1, x0:x1]``: ``[k, ry, rx]``."""
         (i0, i1, ay), (j0, j1, ax) = self.rows, self.cols
+        if self.size == self.low:  # no resampling: the weights are 0 and 1, the values the logits themselves
+            return maps[:, y0:y1, x0:x1].astype(np.float32, copy=True)
         bx = ax[x0:x1]
         rows = np.unique(np.concatenate([i0[y0:y1], i1[y0:y1]]))
         sub = maps[:, rows]
