@@ -68,7 +68,7 @@ class DocumentsMixin:
 
     def _ask_recovery(self, project: Project) -> bool:
         pending = project.recoverable()
-        if not pending:
+        if not pending or project.read_only:  # read-only: the autosaves are the live edits of the other writer
             return False
         if self.recovery_policy == "ask":
             answer = QMessageBox.question(

@@ -34,6 +34,7 @@ def make_window(qtbot):
 
     def make():
         window = MainWindow(settings())
+        window.recovery_policy = window.close_policy = "discard"  # a modal question would hang a failing test
         qtbot.addWidget(window)
         window.load_model("")
         window.show()

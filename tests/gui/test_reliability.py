@@ -86,15 +86,20 @@ def test_export_never_saves_an_untouched_draft_and_counts_what_it_writes(qtbot, 
 def test_a_second_window_on_the_same_project_is_read_only(qtbot, make_window, photos):
     first = make_window()
     _open(qtbot, first, photos)
+    _paint(first, 50)
+    with qtbot.waitSignal(first.disk.saved, timeout=10_000):
+        first.autosave()  # the first window's live edits, not a crashed session's
     second = make_window()
+    second.recovery_policy = "recover"
     _open(qtbot, second, photos, classes=())
+    assert not second.recover and not second.dirty
     assert "read-only" in second.windowTitle() and second.last_error[0] == "Opened read-only"
     assert second.status_read_only.text().startswith("Read-only") and first.status_read_only.text() == ""
     _paint(second, 100)
     with qtbot.waitSignal(second.disk.save_failed, timeout=10_000):
         second.save()
-    assert second.dirty and not (photos / "SegmentationClass").exists() and not (photos / ".autosave").exists()
-    second.close_policy = "discard"
+    assert second.dirty and not (photos / "SegmentationClass").exists()
+    assert [p.name for p in (photos / ".autosave").iterdir()] == [f"{first.image_id}.png"]  # the first's only
     second.close()
     first.close()
     assert not (photos / ".zerolabel.lock").exists()

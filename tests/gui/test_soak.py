@@ -45,6 +45,7 @@ def test_switch_2000_times_and_open_3000_images(qtbot, tmp_path):
     _write_images(small, 20)
     _write_images(big, FOLDER_IMAGES)
     window = MainWindow(settings())  # no model: the switches exercise loading, the navigator and the canvas
+    window.recovery_policy = window.close_policy = "discard"
     qtbot.addWidget(window)
     window.show()
     counts = [sys.getrefcount(s) for s in (None, True, False)]
