@@ -54,6 +54,23 @@ PROBE = textwrap.dedent("""
         after = [sys.getrefcount(s) for s in singletons]
         out[name] = [a - b for a, b in zip(after, before)]
         print(name, out[name], file=sys.stderr, flush=True)
+
+    import pyqtgraph as pg  # the training wizard's loss curve: setData while it paints (the wizard's abort)
+
+    plot = pg.PlotWidget()
+    plot.resize(300, 200)
+    plot.show()
+    curve, xs, ys = plot.plot([], []), [], []
+    before = [sys.getrefcount(s) for s in singletons]
+    for i in range(N // 10):
+        xs.append(i)
+        ys.append(1.0 / (i + 1))
+        curve.setData(xs, ys)
+        if i % 50 == 0:
+            plot.grab()
+    after = [sys.getrefcount(s) for s in singletons]
+    out["pyqtgraph.setData+paint"] = [min(0, a - b) for a, b in zip(after, before)]  # held references are fine
+    print("pyqtgraph.setData+paint", [a - b for a, b in zip(after, before)], file=sys.stderr, flush=True)
     print(json.dumps(out))
 """)
 
