@@ -75,6 +75,7 @@ def test_text_fallback_for_names_wordnet_lacks():
     how, concepts = enc.explain("espresso cup")
     assert how == "text" and "espresso" in [c for c, _ in concepts]
     assert enc.explain("cup")[0] == "wordnet" and "coffee mug" in dict(enc.explain("cup")[1])
+    assert {"suit", "jersey", "military uniform"} <= set(dict(enc.explain("person")[1]))  # people: what they wear
 
 
 def test_onnx_equals_torch_on_an_odd_sized_photo(predictor):
