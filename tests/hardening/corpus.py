@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
+import os
 import pickle
 import struct
+import subprocess
 import zlib
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
+import pytest
 from PIL import Image
 
 from core.data.labelmap import LabelMap
@@ -139,3 +144,33 @@ def edit_manifest(folder: Path, **changes: object) -> None:
     data = json.loads(manifest.read_text())
     data.update(changes)
     manifest.write_text(json.dumps(data))
+
+
+@contextlib.contextmanager
+def read_only(folder: Path) -> Iterator[Path]:
+    """``folder`` made unwritable: mode 555, or for root (who ignores modes) the immutable attribute."""
+    folder.mkdir(parents=True, exist_ok=True)
+    undo: Callable[[], object]
+    if os.geteuid() == 0:
+        if subprocess.run(["chattr", "+i", str(folder)], capture_output=True).returncode != 0:
+            pytest.skip("running as root on a file system without chattr +i: cannot make a read-only folder")
+        undo = lambda: subprocess.run(["chattr", "-i", str(folder)], check=True)  # noqa: E731
+    else:
+        folder.chmod(0o555)
+        undo = lambda: folder.chmod(0o755)  # noqa: E731
+    try:
+        try:
+            (folder / "probe").write_text("x")
+        except OSError:
+            yield folder
+        else:
+            (folder / "probe").unlink()
+            pytest.skip("could not make a read-only folder here")
+    finally:
+        undo()
+
+
+def fifo(path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    os.mkfifo(path)
+    return path

@@ -1,5 +1,5 @@
 """The second part of the bad-input corpus: the command line's numbers, paths that cannot be written, damaged run
-folders, special files where a file is expected, and names no stored format can hold.
+folders (``test_corpus_files.py`` continues it: special files, damaged checkpoints, names).
 
 Same contract as ``test_corpus.py`` (whose helpers it uses): no traceback, exit status 2 with one error line naming
 the flag / file / word, nothing half-written. ``python tests/hardening/test_corpus_cli.py`` prints the table rows.
@@ -7,28 +7,22 @@ the flag / file / word, nothing half-written. ``python tests/hardening/test_corp
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 from core.data.labelmap import LabelMap
-from core.data.layout import DatasetWriter, LayoutDataset
-from core.embeddings import build_encoder
-from core.errors import DatasetError, EmbeddingSourceError, ImageError, InvalidNameError
-from core.io import read_image, write_image
-from core.models import CheckpointError, load_checkpoint
+from core.data.layout import DatasetWriter
 
 sys.path.insert(0, str(Path(__file__).parent))
-from corpus import palette_png  # noqa: E402
+from corpus import fifo, palette_png, read_only  # noqa: E402
 from test_corpus import CASES as FIRST_PART  # noqa: E402
-from test_corpus import Case, Ctx, exit2, raises  # noqa: E402
+from test_corpus import Case, Ctx, exit2  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 CASES: list[Case] = []
@@ -48,36 +42,6 @@ def usage2(result, flag: str, value: str) -> None:
     assert result.code == 2, (result.code, result.err)
     lines = [ln for ln in result.err.splitlines() if "error:" in ln]
     assert len(lines) == 1 and flag in lines[0] and repr(value) in lines[0], result.err
-
-
-@contextlib.contextmanager
-def read_only(folder: Path) -> Iterator[Path]:
-    """``folder`` made unwritable: mode 555, or for root (who ignores modes) the immutable attribute."""
-    folder.mkdir(parents=True, exist_ok=True)
-    undo: Callable[[], object]
-    if os.geteuid() == 0:
-        if subprocess.run(["chattr", "+i", str(folder)], capture_output=True).returncode != 0:
-            pytest.skip("running as root on a file system without chattr +i: cannot make a read-only folder")
-        undo = lambda: subprocess.run(["chattr", "-i", str(folder)], check=True)  # noqa: E731
-    else:
-        folder.chmod(0o555)
-        undo = lambda: folder.chmod(0o755)  # noqa: E731
-    try:
-        try:
-            (folder / "probe").write_text("x")
-        except OSError:
-            yield folder
-        else:
-            (folder / "probe").unlink()
-            pytest.skip("could not make a read-only folder here")
-    finally:
-        undo()
-
-
-def fifo(path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    os.mkfifo(path)
-    return path
 
 
 # -- numbers on the command line -----------------------------------------------------------------------------
@@ -302,164 +266,6 @@ def _(ctx: Ctx) -> None:
 @case("train-option-unknown", "zerolabel train --option", "exit 2 naming the option and the known ones")
 def _(ctx: Ctx) -> None:
     exit2(ctx.cli([*_train(ctx), "--option", "word_modul=cnn", *_TRAIN]), "word_modul")
-
-
-# -- special files where a file is expected (no hang, never "does not exist") --------------------------------
-SPECIAL = {"dev-zero": lambda ctx: Path("/dev/zero"), "fifo": lambda ctx: fifo(ctx.tmp / "pipe.bin"),
-           "folder": lambda ctx: _folder(ctx.tmp / "vectors.bin")}
-
-
-def _folder(path: Path) -> Path:
-    path.mkdir(parents=True)
-    return path
-
-
-def _special_provider(provider: str, make: Callable[[Ctx], Path]) -> Callable[[Ctx], None]:
-    def run(ctx: Ctx) -> None:
-        path = make(ctx)
-        error = raises(EmbeddingSourceError, "not a regular file", lambda: build_encoder(f"{provider}:{path}"))
-        assert "does not exist" not in str(error)
-
-    return run
-
-
-for _provider in ("word2vec", "fasttext", "attributes"):
-    for _kind, _make in SPECIAL.items():
-        if _provider == "attributes" and _kind == "folder":
-            continue  # a folder is searched for CUB's table (its own message)
-        CASES.append(Case(f"provider-{_provider}-{_kind}", f"core.embeddings {_provider}:PATH",
-                          "EmbeddingSourceError 'not a regular file', no hang", _special_provider(_provider, _make)))
-
-
-@case("embeddings-import-fifo", "zerolabel embeddings import", "exit 2 'not a regular file', no hang")
-def _(ctx: Ctx) -> None:
-    path = fifo(ctx.tmp / "pipe.vec")
-    exit2(ctx.cli(["embeddings", "import", "word2vec", path, "--store", ctx.out]), "not a regular file")
-
-
-@case("embed-provider-dev-zero", "zerolabel embed --provider", "exit 2 'not a regular file'")
-def _(ctx: Ctx) -> None:
-    exit2(ctx.cli(["embed", "--provider", "word2vec:/dev/zero", "cat"]), "not a regular file")
-
-
-@case("checkpoint-a-fifo", "core.models.load_checkpoint", "CheckpointError 'not a regular file', no hang")
-def _(ctx: Ctx) -> None:
-    raises(CheckpointError, "not a regular file", lambda: load_checkpoint(fifo(ctx.tmp / "best.pt")))
-
-
-@case("checkpoint-dev-zero", "core.models.load_checkpoint", "CheckpointError 'not a regular file', no endless read")
-def _(ctx: Ctx) -> None:
-    raises(CheckpointError, "not a regular file", lambda: load_checkpoint("/dev/zero"))
-
-
-@case("eval-best-pt-a-fifo", "zerolabel eval RUN", "exit 2 'not a regular file', no hang")
-def _(ctx: Ctx) -> None:
-    fifo(ctx.tmp / "run" / "best.pt")
-    exit2(ctx.cli(["eval", ctx.tmp / "run", "--data", ctx.shapes]), "not a regular file")
-
-
-@case("image-a-fifo", "core.io.read_image", "ImageError 'not a regular file', no hang")
-def _(ctx: Ctx) -> None:
-    raises(ImageError, "not a regular file", lambda: read_image(fifo(ctx.tmp / "pipe.png")))
-
-
-@case("labelmap-a-fifo", "core.data.labelmap.LabelMap.read", "DatasetError 'not a regular file', no hang")
-def _(ctx: Ctx) -> None:
-    root = ctx.dataset()
-    (root / "labelmap.txt").unlink()
-    fifo(root / "labelmap.txt")
-    raises(DatasetError, "not a regular file", lambda: LayoutDataset(root))
-
-
-@case("split-list-a-fifo", "core.data.layout.LayoutDataset.ids", "DatasetError 'not a regular file', no hang")
-def _(ctx: Ctx) -> None:
-    root = ctx.dataset()
-    fifo(root / "ImageSets" / "Segmentation" / "train.txt")
-    raises(DatasetError, "not a regular file", lambda: LayoutDataset(root).ids("train"))
-
-
-CHECKPOINT_FIELDS: dict[str, tuple[Callable[[dict], dict], str]] = {
-    "embed-dim-a-word": (lambda d: {**d, "config": {**d["config"], "embed_dim": "big"}}, "config.embed_dim"),
-    "image-size-negative": (lambda d: {**d, "config": {**d["config"], "image_size": -5}}, "config.image_size"),
-    "options-a-list": (lambda d: {**d, "config": {**d["config"], "options": [1]}}, "config.options"),
-    "step-a-word": (lambda d: {**d, "step": "x"}, "step"),
-    "split-a-string": (lambda d: {**d, "split": "abc"}, "split"),
-    "seen-classes-a-number": (lambda d: {**d, "seen_classes": 5}, "seen_classes"),
-}
-
-
-def _checkpoint_field(change: Callable[[dict], dict], needle: str) -> Callable[[Ctx], None]:
-    def run(ctx: Ctx) -> None:
-        import torch
-
-        path = ctx.checkpoint()
-        torch.save(change(torch.load(path, weights_only=True)), path)
-        raises(CheckpointError, needle, lambda: load_checkpoint(path))
-
-    return run
-
-
-for _id, (_change, _needle) in CHECKPOINT_FIELDS.items():
-    CASES.append(Case(f"checkpoint-field-{_id}", "core.models.load_checkpoint", f"CheckpointError naming {_needle}",
-                      _checkpoint_field(_change, _needle)))
-
-
-# -- names that no stored format can hold --------------------------------------------------------------------
-CLASS_NAMES = {"cr": "red\rcircle", "lf": "red\ncircle", "u2028": "red\u2028circle", "u2029": "red\u2029circle",
-               "nul": "red\x00circle", "escape": "red\x1b[31mcircle", "leading-hash": "#red circle",
-               "leading-space": " red circle"}
-
-
-def _class_name(name: str) -> Callable[[Ctx], None]:
-    def run(ctx: Ctx) -> None:
-        raises(InvalidNameError, "class name", lambda: DatasetWriter(ctx.out, LabelMap.from_names(["background",
-                                                                                                   name])))
-        assert not ctx.out.exists()
-
-    return run
-
-
-def _predict_class_name(name: str) -> Callable[[Ctx], None]:
-    def run(ctx: Ctx) -> None:
-        exit2(ctx.cli(["predict", ctx.demo, ctx.image(), "--classes", f"blue square,{name}", "--out", ctx.out]),
-              "class name")
-        assert not ctx.out.exists()
-
-    return run
-
-
-for _id, _name in CLASS_NAMES.items():
-    CASES.append(Case(f"class-name-{_id}", "core.data.labelmap / DatasetWriter", "InvalidNameError, nothing written",
-                      _class_name(_name)))
-for _id in ("cr", "u2028", "escape"):
-    CASES.append(Case(f"predict-class-name-{_id}", "zerolabel predict --classes", "exit 2 naming the class name, "
-                      "OUT not created", _predict_class_name(CLASS_NAMES[_id])))
-
-IMAGE_IDS = {"newline": "a\nb", "leading-space": " a", "leading-hash": "#a", "hidden": ".a", "u2028": "a\u2028b"}
-
-
-def _image_id(stem: str) -> Callable[[Ctx], None]:
-    def run(ctx: Ctx) -> None:
-        writer = DatasetWriter(ctx.out, LabelMap.from_names(["background", "cat"]))
-        raises(InvalidNameError, "image id", lambda: writer.add(stem, np.zeros((4, 4, 3), np.uint8),
-                                                                np.zeros((4, 4), np.uint8), split="train"))
-        assert not list((ctx.out / "JPEGImages").iterdir())
-
-    return run
-
-
-for _id, _stem in IMAGE_IDS.items():
-    CASES.append(Case(f"image-id-{_id}", "core.data.layout.DatasetWriter.add", "InvalidNameError, nothing written",
-                      _image_id(_stem)))
-
-
-@case("data-info-split-list-hidden-id", "zerolabel data info", "exit 2 naming the split list and line")
-def _(ctx: Ctx) -> None:
-    root = ctx.dataset()
-    write_image(root / "JPEGImages" / ".x.png", np.zeros((16, 16, 3), np.uint8))
-    (root / "ImageSets" / "Segmentation").mkdir(parents=True)
-    (root / "ImageSets" / "Segmentation" / "train.txt").write_text("x\n.x\n")
-    exit2(ctx.cli(["data", "info", root]), "train.txt:2")
 
 
 @pytest.mark.timeout(300)
