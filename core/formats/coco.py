@@ -24,13 +24,14 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+import cv2
 import numpy as np
 
 from core.data.base import BACKGROUND, IGNORE_INDEX
 from core.data.labelmap import LabelMap
 from core.errors import DatasetError
-from core.formats.polygons import check_points, fill_centres, label_regions, mask_rings
-from core.formats.rle import rle_decode, rle_encode
+from core.formats.polygons import check_points, label_regions, mask_rings, paint_centres
+from core.formats.rle import counts_to_string, region_runs, rle_counts, rle_encode, rle_paint
 
 MASKS = ("rle", "polygon")
 PER = ("region", "class")
@@ -86,9 +87,16 @@ class CocoWriter:
             return
         for value in _values(labels):
             mask = labels == value
-            parts = [mask] if self.per == "class" else _components(mask)
-            for part in parts:
-                yield value, rle_encode(part, self.compressed), int(part.sum()), _bbox(part)
+            if self.per == "class":
+                yield value, rle_encode(mask, self.compressed), int(mask.sum()), _bbox(mask)
+                continue
+            n, comp, stats, _ = cv2.connectedComponentsWithStats(mask.astype(np.uint8), connectivity=8)
+            for k in range(1, n):
+                x, y, w, h, area = (int(v) for v in stats[k])
+                counts = region_runs(comp[y:y + h, x:x + w] == k, y, x, *labels.shape)
+                rle = {"size": [int(labels.shape[0]), int(labels.shape[1])],
+                       "counts": counts_to_string(counts) if self.compressed else counts}
+                yield value, rle, area, [x, y, w, h]
 
     def document(self) -> dict:
         categories = [{"id": i, "name": n, "supercategory": "", "color": list(c)}
@@ -99,13 +107,6 @@ class CocoWriter:
 
 def _values(labels: np.ndarray) -> list[int]:
     return [int(v) for v in np.unique(labels) if v not in (0, IGNORE_INDEX)]
-
-
-def _components(mask: np.ndarray) -> list[np.ndarray]:
-    import cv2
-
-    n, comp = cv2.connectedComponents(mask.astype(np.uint8), connectivity=8)
-    return [comp == k for k in range(1, n)]
 
 
 def _flat(ring: np.ndarray) -> list[float]:
@@ -162,36 +163,35 @@ class CocoReader:
     def labels(self, image: CocoImage) -> np.ndarray:
         """The label map of ``image``: annotations painted largest first, so small ones lie on top."""
         source = f"{self.path} (image {image.file_name!r})"
-        shape = (image.height, image.width)
-        painted: list[tuple[float, int, np.ndarray | list[np.ndarray]]] = []
+        h, w = image.height, image.width
+        shapes: list[tuple[float, int, object]] = []
         for ann in self.by_image.get(image.id, []):
+            where = f"{source}, annotation {ann.get('id')}"
             if ann["category_id"] not in self.value:
-                raise DatasetError(f"{source}: annotation {ann.get('id')} has category_id {ann['category_id']!r}, "
-                                   "which is not in 'categories'; add the category or remove the annotation")
+                raise DatasetError(f"{where} has category_id {ann['category_id']!r}, which is not in "
+                                   "'categories'; add the category or remove the annotation")
             value = self.value[ann["category_id"]]
             seg = ann.get("segmentation")
             if isinstance(seg, dict):
-                mask = rle_decode(seg, f"{source}, annotation {ann.get('id')}")
-                if mask.shape != shape:
-                    raise DatasetError(f"{source}: annotation {ann.get('id')} is {mask.shape[1]}x{mask.shape[0]}, "
-                                       f"the image {image.width}x{image.height}")
-                painted.append((float(mask.sum()), value, mask))
+                rh, rw, counts = rle_counts(seg, where)
+                if (rh, rw) != (h, w):
+                    raise DatasetError(f"{where}: the mask is {rw}x{rh}, the image {w}x{h}")
+                shapes.append((float(counts[1::2].sum()), value, counts))
             elif isinstance(seg, list) and seg:
                 try:
-                    rings = [check_points(np.asarray(p, dtype=np.float64), image.width, image.height, source,
-                                          corners=True) for p in seg]
+                    rings = [check_points(np.asarray(p, dtype=np.float64), w, h, where, corners=True) for p in seg]
                 except (TypeError, ValueError) as exc:
-                    raise DatasetError(f"{source}: annotation {ann.get('id')}: polygons must be lists of numbers "
-                                       f"({exc})") from None
-                painted.append((float(ann.get("area") or 0.0), value, rings))
-        painted.sort(key=lambda t: -t[0])
-        out = np.zeros(shape, dtype=np.uint8)
-        for _, value, shape_ in painted:
-            if isinstance(shape_, np.ndarray):
-                out[shape_] = value
+                    raise DatasetError(f"{where}: polygons must be lists of numbers ({exc})") from None
+                area = ann.get("area")
+                shapes.append((float(area) if isinstance(area, (int, float)) else 0.0, value, rings))
+        shapes.sort(key=lambda t: -t[0])
+        flat = np.zeros(h * w, dtype=np.uint8)  # column-major, as RLE runs are
+        for _, value, shape in shapes:
+            if isinstance(shape, np.ndarray):
+                rle_paint(flat, shape, value)
             else:
-                out[fill_centres(shape, shape_)] = value
-        return out
+                paint_centres(flat.reshape((h, w), order="F"), shape, value)  # a view: painting it paints flat
+        return np.ascontiguousarray(flat.reshape((h, w), order="F"))
 
 
 def export_coco(dataset: str | os.PathLike, out: str | os.PathLike, masks: str = "rle", per: str = "region",

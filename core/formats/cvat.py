@@ -61,9 +61,9 @@ def instance_mask(labels: np.ndarray) -> np.ndarray:
         return out
     next_id = 1
     for _, n, comp in comps:
-        for k in range(1, n + 1):
-            out[comp == k] = next_id
-            next_id += 1
+        inside = comp > 0
+        out[inside] = (comp[inside] + (next_id - 1)).astype(np.uint8)
+        next_id += n
     return out
 
 

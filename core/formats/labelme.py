@@ -28,7 +28,7 @@ import numpy as np
 from core.data.base import IGNORE_INDEX
 from core.errors import DatasetError
 from core.formats.dataset import ImportWriter, copy_image, labelmap_from_names, open_source
-from core.formats.polygons import check_points, label_regions, rasterise
+from core.formats.polygons import check_points, label_regions, paint_rings
 from core.io.atomic import atomic_write_text
 from core.io.image import IMAGE_SUFFIXES, image_size
 
@@ -185,8 +185,7 @@ def import_labelme(src: str | os.PathLike, out: str | os.PathLike) -> int:
                 if shape.get("shape_type") == "mask":
                     labels[_mask_shape(shape, (h, w), str(path))] = value[label]
                 elif pts is not None:
-                    layer = rasterise((h, w), [(1, check_points(pts, w, h, str(path)))])
-                    labels[layer.astype(bool)] = value[label]
+                    paint_rings(labels, [(value[label], check_points(pts, w, h, str(path)))])
             writer.add(path.stem, image, labels)
         for image in sorted(p for p in src.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()):
             if image.resolve() not in used:

@@ -30,6 +30,22 @@ def runs(mask: np.ndarray) -> list[int]:
     return [0, *counts] if flat[0] else counts
 
 
+def region_runs(crop: np.ndarray, top: int, left: int, height: int, width: int) -> list[int]:
+    """:func:`runs` of a ``height`` x ``width`` mask that is empty outside ``crop`` placed at (``top``, ``left``),
+    in time and memory of the crop's columns only (for one small region of a large image)."""
+    h, w = crop.shape
+    cols = np.zeros((height, w), bool)
+    cols[top:top + h] = crop
+    counts = runs(cols) or [0]
+    counts[0] += left * height
+    trail = (width - left - w) * height
+    if len(counts) % 2:  # ends with a run of zeros
+        counts[-1] += trail
+    elif trail:
+        counts.append(trail)
+    return counts
+
+
 def counts_to_string(counts: list[int]) -> str:
     """pycocotools' compressed form of run lengths."""
     out = []
@@ -77,8 +93,8 @@ def rle_encode(mask: np.ndarray, compressed: bool = False) -> dict:
     return {"size": size, "counts": counts_to_string(counts) if compressed else counts}
 
 
-def rle_decode(rle: dict, source: str = "RLE") -> np.ndarray:
-    """The boolean ``[h, w]`` mask of a COCO RLE (either form); errors name ``source``."""
+def rle_counts(rle: dict, source: str = "RLE") -> tuple[int, int, np.ndarray]:
+    """``(h, w, run lengths)`` of a COCO RLE (either form), checked; errors name ``source``."""
     try:
         h, w = (int(v) for v in rle["size"])
         counts = rle["counts"]
@@ -90,6 +106,20 @@ def rle_decode(rle: dict, source: str = "RLE") -> np.ndarray:
     if h < 0 or w < 0 or counts.ndim != 1 or (counts < 0).any() or int(counts.sum()) != h * w:
         raise DatasetError(f"{source}: the RLE run lengths add up to {int(counts.sum())} pixels, not {h}x{w}; "
                            "the mask is corrupt")
+    return h, w, counts
+
+
+def rle_decode(rle: dict, source: str = "RLE") -> np.ndarray:
+    """The boolean ``[h, w]`` mask of a COCO RLE (either form); errors name ``source``."""
+    h, w, counts = rle_counts(rle, source)
     values = np.zeros(len(counts), bool)
     values[1::2] = True
     return np.repeat(values, counts).reshape((h, w), order="F")
+
+
+def rle_paint(flat: np.ndarray, counts: np.ndarray, value: int) -> None:
+    """Set the pixels of an RLE to ``value`` in ``flat``, a label map raveled in column-major order."""
+    ends = np.cumsum(counts)
+    starts = ends - counts
+    for start, end in zip(starts[1::2].tolist(), ends[1::2].tolist(), strict=True):
+        flat[start:end] = value

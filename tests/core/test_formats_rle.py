@@ -47,3 +47,18 @@ def test_corrupt_rle_names_the_source():
         rle_decode({"size": [2, 2], "counts": [1, 2]}, "ann.json")
     with pytest.raises(DatasetError, match="ann.json.*not a COCO RLE"):
         rle_decode({"counts": [4]}, "ann.json")
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_region_runs_equal_full_image_runs(seed):
+    from core.formats.rle import region_runs, runs
+
+    rng = np.random.default_rng(seed)
+    h, w = int(rng.integers(3, 30)), int(rng.integers(3, 30))
+    top, left = int(rng.integers(0, h)), int(rng.integers(0, w))
+    ch, cw = int(rng.integers(1, h - top + 1)), int(rng.integers(1, w - left + 1))
+    crop = rng.random((ch, cw)) < 0.5
+    crop[0, 0] = True
+    full = np.zeros((h, w), bool)
+    full[top:top + ch, left:left + cw] = crop
+    assert region_runs(crop, top, left, h, w) == runs(full)
