@@ -93,8 +93,11 @@ def read_meta(path: Path) -> dict:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise _corrupt(path, f"meta.json is unreadable: {exc}") from exc
-    if meta.get("format") != STORE_FORMAT or meta.get("version") != STORE_VERSION:
+    if not isinstance(meta, dict) or meta.get("format") != STORE_FORMAT or meta.get("version") != STORE_VERSION:
         raise _corrupt(path, f"meta.json is not a {STORE_FORMAT} v{STORE_VERSION} description")
+    problem = _meta_problem(meta)
+    if problem:
+        raise _corrupt(path, f"meta.json: {problem}")
     for name, size in meta.get("files", {}).items():
         file = path / name
         actual = file.stat().st_size if file.is_file() else None
@@ -102,6 +105,32 @@ def read_meta(path: Path) -> dict:
             got = "missing" if actual is None else f"{actual} bytes"
             raise _corrupt(path, f"{name} is {got}, expected {size} bytes")
     return meta
+
+
+def _count(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _meta_problem(meta: dict) -> str:
+    """What is wrong with the types of a store's meta.json (an edited or damaged file), or ``""``."""
+    for key in ("count", "dim", "rows"):
+        if not _count(meta.get(key)):
+            return f"{key!r} is {meta.get(key)!r}, not a count"
+    if not isinstance(meta.get("kind"), str):
+        return f"'kind' is {meta.get('kind')!r}, not a text"
+    files = meta.get("files", {})
+    if not isinstance(files, dict) or not all(
+        isinstance(n, str) and "/" not in n and "\\" not in n and not n.startswith(".") and _count(v)
+        for n, v in files.items()
+    ):
+        return "'files' must map plain file names in the store to sizes"
+    external = meta.get("matrix")
+    if external and not (isinstance(external, dict) and isinstance(external.get("path"), str)
+                         and _count(external.get("size")) and _count(external.get("mtime_ns"))):
+        return "'matrix' must give the external matrix's path, size and mtime_ns"
+    if meta.get("subwords") is not None and not isinstance(meta["subwords"], dict):
+        return "'subwords' must be an object"
+    return ""
 
 
 def matrix_path(path: Path, meta: dict) -> Path:

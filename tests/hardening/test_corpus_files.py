@@ -6,6 +6,7 @@ Rows follow ``test_corpus_cli.py``'s; ``python tests/hardening/test_corpus_files
 
 from __future__ import annotations
 
+import json
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -136,6 +137,33 @@ def _checkpoint_field(change: Callable[[dict], dict], needle: str) -> Callable[[
 for _id, (_change, _needle) in CHECKPOINT_FIELDS.items():
     CASES.append(Case(f"checkpoint-field-{_id}", "core.models.load_checkpoint", f"CheckpointError naming {_needle}",
                       _checkpoint_field(_change, _needle)))
+
+
+STORE_META: dict[str, Callable[[dict], object]] = {
+    "a-list": lambda m: [m],
+    "dim-a-word": lambda m: {**m, "dim": "eight"},
+    "count-negative": lambda m: {**m, "count": -1},
+    "kind-missing": lambda m: {k: v for k, v in m.items() if k != "kind"},
+    "files-outside-the-store": lambda m: {**m, "files": {"../../etc/passwd": 1}},
+    "matrix-a-number": lambda m: {**m, "matrix": 5},
+}
+
+
+def _store_meta(change: Callable[[dict], object]) -> Callable[[Ctx], None]:
+    def run(ctx: Ctx) -> None:
+        vectors = ctx.tmp / "v.txt"
+        vectors.write_text("2 3\ncat 1 2 3\ndog 3 2 1\n")
+        assert ctx.cli(["embeddings", "import", "word2vec", vectors, "--name", "v", "--store", ctx.tmp / "s"]).code == 0
+        meta = ctx.tmp / "s" / "v" / "meta.json"
+        meta.write_text(json.dumps(change(json.loads(meta.read_text()))))
+        raises(EmbeddingSourceError, "meta.json", lambda: build_encoder(f"store:{meta.parent}").embed(["cat"]))
+
+    return run
+
+
+for _id, _change in STORE_META.items():
+    CASES.append(Case(f"store-meta-{_id}", "core.embeddings store:PATH", "EmbeddingSourceError naming meta.json",
+                      _store_meta(_change)))
 
 
 # -- names that no stored format can hold --------------------------------------------------------------------
