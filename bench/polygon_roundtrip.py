@@ -169,8 +169,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         for name, (names, masks) in (("photos", photo_masks()), ("shapes", shape_masks()), ("blobs", blob_masks())):
             run_set(name, names, masks, Path(tmp), rows)
-    text = "# Format round trips: pixel agreement\n\nCommand: `python bench/polygon_roundtrip.py`\n\n" + \
-        "\n".join(rows) + "\n"
+    try:
+        from importlib.metadata import version
+
+        coco = f"pycocotools {version('pycocotools')}"
+    except Exception:  # noqa: BLE001 - any failure means: not installed
+        coco = "pycocotools not installed (its rows left out)"
+    text = ("# Format round trips: pixel agreement\n\nCommand: `python bench/polygon_roundtrip.py` "
+            f"({coco}; OpenCV {cv2.__version__}, Pillow {Image.__version__})\n\n" + "\n".join(rows) + "\n")
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text(text)
     print(text)

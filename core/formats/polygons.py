@@ -2,10 +2,10 @@
 
 A class's pixels split into connected regions (8-connected, as :func:`cv2.findContours` traces them). Each region
 becomes ONE closed ring of pixel-centre coordinates: its outer border, with every hole joined in by a zero-width
-bridge (out along a segment to the hole's border, around the hole, back along the same segment), the way polygon
-formats without holes carry them. Rasterising a ring with :func:`rasterise` (``cv2.fillPoly``, even-odd, border
-pixels included) gives the region back; the only pixels that can differ are those a bridge crosses where it leaves
-the region (rare: bridges join nearest points). ``bench/polygon_roundtrip.py`` measures the agreement.
+bridge (straight up from the hole's topmost point to the first border above it, around the hole, back down the
+same segment), the way polygon formats without holes carry them. The bridge runs through the region's own pixels
+only, so rasterising a ring with :func:`rasterise` (``cv2.fillPoly``, even-odd, border pixels included) gives the
+region back exactly; ``bench/polygon_roundtrip.py`` measures it, also with the other tools' rasterisers.
 
 Coordinates are pixel indices (x = column, y = row): pixel (x, y) is the point (x, y). YOLO divides by the image
 width / height, as Ultralytics' own mask converter does. COCO reads polygons in continuous coordinates (pixel

@@ -132,3 +132,30 @@ def test_export_of_a_project(tmp_path):
     assert sorted(p.name for p in (tmp_path / "y" / "labels" / "default").iterdir()) == ["one.txt"]
     import_dataset(tmp_path / "y", "yolo-seg", tmp_path / "back")
     assert (LayoutDataset(tmp_path / "back").label("one") == labels).all()
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_rings_with_many_holes_are_exact_also_for_pil(seed):
+    """Noisy masks (hundreds of holes, islands, one-pixel necks): each ring alone gives its region back, with
+    our rasteriser and with PIL's polygon fill (labelme's), and COCO's corner rings by pixel centre."""
+    import cv2
+    from PIL import Image, ImageDraw
+
+    from core.formats.polygons import fill_centres, mask_rings, rasterise
+
+    rng = np.random.default_rng(seed)
+    field = cv2.GaussianBlur(rng.random((90, 120)).astype(np.float32), (0, 0), 1.2)
+    mask = field > np.quantile(field, 0.5)
+    n, comp = cv2.connectedComponents(mask.astype(np.uint8), connectivity=8)
+    rings = mask_rings(mask)
+    assert len(rings) == n - 1
+    union_cv, union_pil = np.zeros(mask.shape, bool), Image.new("1", mask.shape[::-1])
+    for ring, _, _ in rings:
+        alone = rasterise(mask.shape, [(1, ring)]).astype(bool)
+        assert len(np.unique(comp[alone])) == 1 and alone.sum() == (comp == comp[alone][0]).sum()
+        union_cv |= alone
+        points = [tuple(p) for p in ring] * (3 if len(ring) < 3 else 1)  # the exporters repeat short rings too
+        ImageDraw.Draw(union_pil).polygon(points, outline=1, fill=1)
+    assert (union_cv == mask).all() and (np.asarray(union_pil) == mask).all()
+    corner = [r for r, _, _ in mask_rings(mask, corners=True)]
+    assert (fill_centres(mask.shape, corner) == mask).all()
