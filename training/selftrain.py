@@ -10,6 +10,7 @@ on images without labels.
 from __future__ import annotations
 
 import dataclasses
+import json
 import queue
 import threading
 import time
@@ -89,7 +90,11 @@ def _selftrain(run: Path, unlabeled, out: Path, top_p: float, rounds: int, steps
     if model.activation != "softmax":
         raise ZerolabelError(f"{ckpt_path}: self-training (ZS5Net) needs a zs3net/zs3net-gc/spnet/devise model, "
                              f"not {ckpt.config.method}")
-    cfg = TrainConfig.from_dict(__import__("json").loads(ckpt.extra["train_config"]))
+    try:
+        cfg = TrainConfig.from_dict(json.loads(ckpt.extra["train_config"]))
+    except (KeyError, TypeError, ValueError) as exc:  # ConfigError is a ZerolabelError: it names what is wrong
+        raise ZerolabelError(f"{ckpt_path}: holds no readable training config ({exc}); self-train a run folder "
+                             "of `zerolabel train`") from None
     dataset = LayoutDataset(cfg.data, unseen=ckpt.split["unseen"])
     classes = list(dataset.classes)
     columns = classes[1:]  # score columns: every non-background class, dataset order
@@ -105,7 +110,7 @@ def _selftrain(run: Path, unlabeled, out: Path, top_p: float, rounds: int, steps
                           momentum=0.9, weight_decay=cfg.weight_decay)
     rng = np.random.default_rng(cfg.seed)
     total = rounds * steps
-    emit(Started(str(out), "zs5net", total))
+    emit(Started(str(out), "zs5net", total, device=str(device)))
     started, done = time.perf_counter(), 0
     for r in range(rounds):
         model.eval()
