@@ -171,6 +171,8 @@ def import_yolo(src: str | os.PathLike, out: str | os.PathLike) -> int:
     doc = _read_yaml(yaml_path)
     names = _names(doc, yaml_path)
     root = yaml_path.parent / str(doc.get("path") or ".")
+    if not root.is_dir():  # Ultralytics reads a relative 'path' under its datasets folder; here: the yaml's folder
+        root = yaml_path.parent
     labelmap = labelmap_from_names(names, source=str(yaml_path))
     done = 0
     seen: set[Path] = set()
