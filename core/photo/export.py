@@ -76,6 +76,8 @@ def export_photo_model(out: str | os.PathLike, *, neighbours: bool = False, **op
                           "resize": "short-side", "max_side_factor": 4},
         "encoder": "encoder.onnx", "scorer": "scorer.onnx", "scorer_inputs": "embeddings",
         "options": dict(config.options),
+        # post-process for runtimes that know it (core.photo.grabcut.grabcut_logits on the scorer's logits)
+        "refine": "grabcut",
         "outputs": {
             "concepts": "float32 [1, 1000, ceil(H/16), ceil(W/16)]: ImageNet concept probabilities per position",
             "strokes": "float32 [1, 472, ceil(H/8), ceil(W/8)]: unit-length multi-scale features for stroke teaching",

@@ -10,6 +10,7 @@ from core.embeddings import build_encoder
 from core.errors import UnknownWordError
 from core.io.image import read_image
 from core.photo import FEATURES, photo_model_folder, sample_photos_folder, stroke_features
+from core.photo.grabcut import grabcut_logits
 from core.photo.names import UnsupportedNameError
 from core.photo.refine import guided_filter
 from core.photo.wordnet import ImageNetWordNet
@@ -138,3 +139,22 @@ def test_guided_filter_snaps_a_coarse_edge_to_the_image_edge():
     out = guided_filter(guide, coarse, 8, 1e-2)
     assert int((coarse[0, 0, 20] >= 0.5).float().argmax()) == 21
     assert int((out[0, 0, 20] >= 0.5).float().argmax()) == 17
+
+
+def test_grabcut_moves_a_coarse_mask_onto_the_flower(predictor):
+    image = read_image(EVAL / "JPEGImages" / "flower.jpg")
+    truth = np.array(Image.open(EVAL / "SegmentationClass" / "flower.png"))
+    flower = 10  # labelmap.txt: the set's 10th class
+    features = predictor.features(image)
+    names = ["flower", "cat", "building"]
+    logits, _ = predictor.model.logits(features, names, predictor.text.embed(names))
+    refined = grabcut_logits(features[FEATURES.index("guide")][0, :3], logits)
+    assert refined.shape == logits.shape and refined.dtype == np.float32
+    assert (refined[1:] < 0).all()  # classes without support stay absent
+
+    def iou(logit):
+        small = np.array(Image.fromarray(truth).resize(logit.shape[::-1], Image.NEAREST))
+        mask, valid = logit >= 0, small != 255
+        return ((mask & (small == flower) & valid).sum()) / (((mask | (small == flower)) & valid).sum())
+
+    assert iou(refined[0]) > 0.9 and iou(refined[0]) > iou(logits[0]) + 0.1
