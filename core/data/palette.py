@@ -103,7 +103,8 @@ def _shade(rgb: RGB, amount: float) -> RGB:
 
 def named_colour(name: str) -> RGB | None:
     """The colour a class name names, or None. The last colour word wins ("red-and-blue ball" blue); a modifier
-    right before it shades it ("dark green"); a known thing ("sky", "grass") counts when no colour word does."""
+    right before it shades it ("dark green"); a known thing ("sky", "pine tree") counts when no colour word does
+    and it is the last word (a "sea lion" is not sea-blue)."""
     words = _words(name)
     for k in range(len(words) - 1, -1, -1):
         pair = " ".join(words[k - 1:k + 1]) if k else ""
@@ -114,9 +115,8 @@ def named_colour(name: str) -> RGB | None:
             if k and words[k - 1] in MODIFIERS:
                 colour = _shade(colour, MODIFIERS[words[k - 1]])
             return colour
-    for word in reversed(words):
-        if word in THING_COLOURS:
-            return THING_COLOURS[word]
+    if words and words[-1] in THING_COLOURS:  # the head noun only: "sky" and "blue sky", not "sea lion"
+        return THING_COLOURS[words[-1]]
     return None
 
 

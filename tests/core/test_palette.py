@@ -42,6 +42,8 @@ def test_modifiers_shade_and_things_have_their_colour():
     assert 180 <= _hue(class_colour("sky")) <= 215  # light blue, not purple
     assert 80 <= _hue(class_colour("grass")) <= 140
     assert named_colour("cat") is None
+    assert named_colour("sea lion") is None and named_colour("snow leopard") is None  # the thing must be the head
+    assert named_colour("pine tree") == named_colour("tree")
 
 
 def test_black_is_not_background_and_two_reds_differ():
