@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -195,15 +196,16 @@ class CocoReader:
 
 
 def export_coco(dataset: str | os.PathLike, out: str | os.PathLike, masks: str = "rle", per: str = "region",
-                images: bool = True) -> int:
+                images: bool = True, ids: Iterable[str] | None = None,
+                progress: Callable[[int, int], None] | None = None) -> int:
     """Write ``OUT/annotations/instances_<split>.json`` (and ``OUT/images/<split>/``) for a dataset or project."""
-    from core.formats.dataset import copy_image, open_source
+    from core.formats.dataset import copy_image, each, open_source
     from core.io.atomic import atomic_write_text
 
-    labelmap, items = open_source(dataset)
+    labelmap, items = open_source(dataset, ids)
     out = Path(out)
     writers: dict[str, CocoWriter] = {}
-    for item in items:
+    for item in each(items, progress):
         writer = writers.setdefault(item.split, CocoWriter(labelmap, masks, per, info={
             "description": f"zerolabel export of {Path(dataset).name}"}))
         suffix = item.image.suffix.lower() if item.image is not None else ".jpg"

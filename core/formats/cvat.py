@@ -19,6 +19,7 @@ from __future__ import annotations
 import os
 import tempfile
 import zipfile
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,7 +32,7 @@ from core.data.layout import IMAGES, LABELMAP, LABELS, SETS, read_name_list
 from core.data.names import check_image_id
 from core.data.palette import class_colour, voc_palette
 from core.errors import DatasetError
-from core.formats.dataset import ImportWriter, find_images, open_source
+from core.formats.dataset import ImportWriter, each, find_images, open_source
 from core.io.atomic import atomic_write
 from core.io.image import NotIndexedError, encode_label_png, read_label_png
 
@@ -67,16 +68,17 @@ def instance_mask(labels: np.ndarray) -> np.ndarray:
     return out
 
 
-def export_cvat(dataset: str | os.PathLike, out: str | os.PathLike, images: bool = True) -> ExportResult:
+def export_cvat(dataset: str | os.PathLike, out: str | os.PathLike, images: bool = True,
+                ids: Iterable[str] | None = None, progress: Callable[[int, int], None] | None = None) -> ExportResult:
     """Write the CVAT "Segmentation mask 1.1" zip ``out`` for a dataset folder or project."""
-    labelmap, items = open_source(dataset)
+    labelmap, items = open_source(dataset, ids)
     out = Path(out)
     palette = labelmap.palette()
     splits: dict[str, list[str]] = {}
     ignored = 0
     with atomic_write(out, "wb") as handle, zipfile.ZipFile(handle, "w", zipfile.ZIP_DEFLATED) as zf:
         zf.writestr(LABELMAP, labelmap.to_text())
-        for item in items:
+        for item in each(items, progress):
             labels = item.labels()
             ignore = labels == IGNORE_INDEX
             if ignore.any():

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -39,8 +39,25 @@ class Item:
         return self.load()
 
 
-def open_source(root: str | os.PathLike) -> tuple[LabelMap, list[Item]]:
-    """The label map and labelled images of a dataset folder or project, in split then id order."""
+def open_source(root: str | os.PathLike, ids: Iterable[str] | None = None) -> tuple[LabelMap, list[Item]]:
+    """The label map and labelled images of a dataset folder or project, in split then id order (only ``ids``
+    when given)."""
+    labelmap, items = _open_source(root)
+    if ids is not None:
+        wanted = set(ids)
+        items = [item for item in items if item.id in wanted]
+    return labelmap, items
+
+
+def each(items: list[Item], progress: Callable[[int, int], None] | None) -> Iterator[Item]:
+    """The items, calling ``progress(done, total)`` after each (it may raise to cancel)."""
+    for n, item in enumerate(items, 1):
+        yield item
+        if progress is not None:
+            progress(n, len(items))
+
+
+def _open_source(root: str | os.PathLike) -> tuple[LabelMap, list[Item]]:
     root = Path(root)
     if not root.is_dir():
         raise DatasetError(f"{root}: no such dataset folder; give a folder in zerolabel's layout or a project")

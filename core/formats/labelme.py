@@ -21,13 +21,14 @@ import io
 import json
 import os
 import tempfile
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import numpy as np
 
 from core.data.base import IGNORE_INDEX
 from core.errors import DatasetError
-from core.formats.dataset import ImportWriter, copy_image, labelmap_from_names, open_source
+from core.formats.dataset import ImportWriter, copy_image, each, labelmap_from_names, open_source
 from core.formats.polygons import check_points, label_regions, paint_rings
 from core.io.atomic import atomic_write_text
 from core.io.image import IMAGE_SUFFIXES, image_size
@@ -56,11 +57,12 @@ def _shape(label: str, ring: np.ndarray) -> dict:
             "description": "", "shape_type": "polygon", "flags": {}, "mask": None}
 
 
-def export_labelme(dataset: str | os.PathLike, out: str | os.PathLike) -> int:
+def export_labelme(dataset: str | os.PathLike, out: str | os.PathLike, ids: Iterable[str] | None = None,
+                   progress: Callable[[int, int], None] | None = None) -> int:
     """Write LabelMe JSON files (and copies of the images) for a dataset folder or project."""
-    labelmap, items = open_source(dataset)
+    labelmap, items = open_source(dataset, ids)
     out = Path(out)
-    for item in items:
+    for item in each(items, progress):
         labels = item.labels()
         h, w = labels.shape
         image_name = f"{item.id}{item.image.suffix.lower()}" if item.image is not None else f"{item.id}.jpg"

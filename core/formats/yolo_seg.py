@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import numpy as np
 
 from core.data.base import IGNORE_INDEX
 from core.errors import DatasetError
-from core.formats.dataset import ImportWriter, copy_image, labelmap_from_names, open_source
+from core.formats.dataset import ImportWriter, copy_image, each, labelmap_from_names, open_source
 from core.formats.polygons import check_points, label_regions, rasterise
 from core.io.atomic import atomic_write_text
 from core.io.image import IMAGE_SUFFIXES, image_size
@@ -47,12 +48,13 @@ def yolo_lines(labels: np.ndarray) -> list[str]:
     return lines
 
 
-def export_yolo(dataset: str | os.PathLike, out: str | os.PathLike, images: bool = True) -> int:
+def export_yolo(dataset: str | os.PathLike, out: str | os.PathLike, images: bool = True,
+                ids: Iterable[str] | None = None, progress: Callable[[int, int], None] | None = None) -> int:
     """Write a YOLO-seg dataset for a dataset folder or project; returns the number of images."""
-    labelmap, items = open_source(dataset)
+    labelmap, items = open_source(dataset, ids)
     out = Path(out)
     splits: list[str] = []
-    for item in items:
+    for item in each(items, progress):
         if item.split not in splits:
             splits.append(item.split)
         atomic_write_text(out / "labels" / item.split / f"{item.id}.txt",

@@ -76,3 +76,17 @@ def test_unlabelled_images_come_in_unlabelled(tmp_path):
                   extra=[formats_cli])
     project = Project.open_folder(tmp_path / "p")
     assert project.image_status("new") == "unlabeled" and project.image_status("a") == "done"
+
+
+@pytest.mark.parametrize("fmt", ["cvat", "yolo-seg", "labelme", "coco"])
+def test_export_a_subset_with_progress(tmp_path, fmt):
+    from core.formats import export_dataset, import_dataset
+
+    src, truth = make_dataset(tmp_path / "ds")
+    seen = []
+    out = tmp_path / ("t.zip" if fmt == "cvat" else "o")
+    export_dataset(src, fmt, out, ids=["c", "a"], progress=lambda done, total: seen.append((done, total)))
+    assert seen == [(1, 2), (2, 2)]
+    import_dataset(out, fmt, tmp_path / "b")
+    back = LayoutDataset(tmp_path / "b")
+    assert sorted(i for split in back.splits() for i in back.ids(split)) == ["a", "c"]
