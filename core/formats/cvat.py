@@ -28,13 +28,12 @@ import numpy as np
 
 from core.data.base import IGNORE_INDEX
 from core.data.labelmap import LabelMap
-from core.data.layout import IMAGES, LABELMAP, LABELS, SETS, read_name_list
-from core.data.names import check_image_id
+from core.data.layout import IMAGES, LABELMAP, LABELS, SETS
 from core.data.palette import class_colour, voc_palette
 from core.errors import DatasetError
-from core.formats.dataset import ImportWriter, each, find_images, open_source
+from core.formats.dataset import ImportWriter, each, open_source
 from core.io.atomic import atomic_write
-from core.io.image import NotIndexedError, encode_label_png, read_label_png
+from core.io.image import IMAGE_SUFFIXES, NotIndexedError, encode_label_png, read_label_png
 
 OBJECTS = "SegmentationObject"
 MAX_INSTANCES = 254
@@ -136,22 +135,30 @@ def import_cvat(src: str | os.PathLike, out: str | os.PathLike) -> int:
         if not (root / LABELMAP).is_file():
             raise DatasetError(f"{src}: holds no labelmap.txt; is it a CVAT 'Segmentation mask 1.1' export?")
         labelmap = LabelMap.read(root / LABELMAP)
-        images = {p.stem: p for p in find_images(root / IMAGES)}
+        # CVAT names an item by its path in the task ("dir/img"): our id joins the parts with "__"
+        images = {_item(p, root / IMAGES): p for p in sorted((root / IMAGES).rglob("*"))
+                  if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES}
         split_of: dict[str, str] = {}
         sets = root / SETS
         for path in sorted(sets.glob("*.txt")) if sets.is_dir() else []:
-            for sample_id in read_name_list(path, check_image_id):
-                split_of.setdefault(sample_id, path.stem)
-        masks = sorted((root / LABELS).glob("*.png"))
+            for line in path.read_text(encoding="utf-8-sig").splitlines():
+                if line.strip() and not line.strip().startswith("#"):
+                    split_of.setdefault(line.strip().replace("/", "__"), path.stem)
+        masks = sorted((root / LABELS).rglob("*.png"))
         if not masks:
             raise DatasetError(f"{src}: no masks in {LABELS}/; export from CVAT with 'Segmentation mask 1.1'")
         with ImportWriter(out, _black_background(labelmap)) as writer:
             for path in masks:
+                sample_id = _item(path, root / LABELS)
                 labels = _class_mask(path, labelmap)
-                writer.add(path.stem, images.pop(path.stem, None), labels, split_of.get(path.stem, "default"))
+                writer.add(sample_id, images.pop(sample_id, None), labels, split_of.get(sample_id, "default"))
             for sample_id, image in images.items():  # images without a mask: unlabelled
                 writer.add(sample_id, image, None)
         return len(masks)
+
+
+def _item(path: Path, folder: Path) -> str:
+    return "__".join(path.relative_to(folder).with_suffix("").parts)
 
 
 def _black_background(labelmap: LabelMap) -> LabelMap:

@@ -207,3 +207,24 @@ def test_corner_rings_run_along_pixel_edges():
     m[3, 3] = True  # an island in the hole
     rings = [r for r, _, _ in mask_rings(m, corners=True)]
     assert len(rings) == 2 and (fill_centres(m.shape, rings) == m).all()
+
+
+def test_cvat_items_in_subfolders(tmp_path):
+    """A CVAT task made from a folder tree names its items "dir/img"; they come in as "dir__img"."""
+    labels = np.zeros((4, 5), np.uint8)
+    labels[1:3, 1:4] = 1
+    buf = io.BytesIO()
+    img = Image.fromarray(labels, mode="P")
+    img.putpalette([0, 0, 0, 200, 10, 10] + [0] * 762)
+    img.save(buf, format="PNG")
+    image = io.BytesIO()
+    Image.fromarray(np.zeros((4, 5, 3), np.uint8)).save(image, format="PNG")
+    with zipfile.ZipFile(tmp_path / "task.zip", "w") as zf:
+        zf.writestr("labelmap.txt", "background:0,0,0::\nred car:200,10,10::\n")
+        zf.writestr("ImageSets/Segmentation/default.txt", "street/0001\n")
+        zf.writestr("SegmentationClass/street/0001.png", buf.getvalue())
+        zf.writestr("JPEGImages/street/0001.png", image.getvalue())
+    import_dataset(tmp_path / "task.zip", "cvat", tmp_path / "out")
+    ds = LayoutDataset(tmp_path / "out")
+    assert ds.ids("default") == ["street__0001"] and (ds.label("street__0001") == labels).all()
+    assert ds.image("street__0001").shape == (4, 5, 3)
