@@ -90,3 +90,12 @@ def test_export_a_subset_with_progress(tmp_path, fmt):
     import_dataset(out, fmt, tmp_path / "b")
     back = LayoutDataset(tmp_path / "b")
     assert sorted(i for split in back.splits() for i in back.ids(split)) == ["a", "c"]
+
+
+def test_formats_do_not_import_torch():
+    import subprocess
+    import sys
+
+    code = ("import sys, core.formats.cli, core.annotation.project; "
+            "sys.exit(1 if 'torch' in sys.modules or 'PySide6' in sys.modules else 0)")
+    assert subprocess.run([sys.executable, "-c", code], timeout=120).returncode == 0
