@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from core.data.layout import IMAGES, LABELS
 from core.errors import ZerolabelError
 from core.formats import FORMATS, export_dataset, import_dataset
 
@@ -64,4 +65,10 @@ def run_export(args: argparse.Namespace) -> int:
 def run_import(args: argparse.Namespace) -> int:
     count = import_dataset(args.src, args.format, args.out)
     print(f"imported {count} labelled images into {args.out}; open it in zerolabel as a project")
+    out = Path(args.out)
+    images = {p.stem for p in (out / IMAGES).iterdir()} if (out / IMAGES).is_dir() else set()
+    missing = [p.stem for p in (out / LABELS).glob("*.png") if p.stem not in images]
+    if missing:
+        print(f"note: {len(missing)} labelled images came without their image file (e.g. {missing[0]!r}); copy the "
+              f"images into {out / IMAGES} under the same names (CVAT: export with 'Save images')")
     return 0

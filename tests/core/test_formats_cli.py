@@ -99,3 +99,13 @@ def test_formats_do_not_import_torch():
     code = ("import sys, core.formats.cli, core.annotation.project; "
             "sys.exit(1 if 'torch' in sys.modules or 'PySide6' in sys.modules else 0)")
     assert subprocess.run([sys.executable, "-c", code], timeout=120).returncode == 0
+
+
+def test_import_without_images_says_what_to_do(tmp_path, capsys):
+    src, _ = make_dataset(tmp_path / "ds")
+    extra = [formats_cli]
+    assert core_cli.main(["export", str(src), "--format", "cvat", "--out", str(tmp_path / "t.zip"), "--no-images"],
+                         extra=extra) == 0
+    assert core_cli.main(["import", str(tmp_path / "t.zip"), "--format", "cvat", "--out", str(tmp_path / "b")],
+                         extra=extra) == 0
+    assert "3 labelled images came without their image file" in capsys.readouterr().out
