@@ -39,7 +39,7 @@ from core.annotation.store import ProjectLocked, Transaction, acquire_lock, reco
 from core.data.base import BACKGROUND, IGNORE_INDEX
 from core.data.labelmap import LabelMap
 from core.data.names import check_class_name, check_image_id
-from core.data.palette import voc_palette
+from core.data.palette import class_colour
 from core.errors import InvalidNameError, ZerolabelError
 from core.io.atomic import atomic_write_text
 from core.io.image import IMAGE_SUFFIXES, read_label_png, write_label_png
@@ -48,13 +48,6 @@ PROJECT_FILE = "project.json"
 LABELS = "SegmentationClass"
 AUTOSAVE = ".autosave"
 MAX_CLASSES = 254  # 0 = background, 255 = ignore
-
-#: Bright, distinct overlay colours (Tableau 10 + Set 2); later classes fall back to the VOC palette.
-COLOURS = [
-    (31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189), (140, 86, 75),
-    (227, 119, 194), (188, 189, 34), (23, 190, 207), (102, 194, 165), (252, 141, 98), (141, 160, 203),
-    (231, 138, 195), (166, 216, 84), (255, 217, 47), (229, 196, 148),
-]
 
 
 class ProjectError(ZerolabelError):
@@ -251,9 +244,7 @@ class Project:
         if len(self.classes) >= MAX_CLASSES:
             raise ProjectError(f"a project holds at most {MAX_CLASSES} classes")
         if color is None:
-            used = {tuple(c.color) for c in self.classes}
-            fallback = [tuple(int(v) for v in voc_palette()[i]) for i in range(1, IGNORE_INDEX)]
-            color = next(c for c in [*COLOURS, *fallback] if c not in used)
+            color = class_colour(name, [tuple(c.color) for c in self.classes])
         spec = ClassSpec(name, tuple(color))
         self.save_meta([*self.classes, spec])
         return spec

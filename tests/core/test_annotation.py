@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from core.annotation import History, Project, ProjectError
-from core.annotation.export import export, rle_decode, rle_encode
+from core.annotation.export import export
+from core.formats.rle import rle_decode, rle_encode
 from core.io.image import read_image, read_label_png, write_image
 
 
@@ -65,7 +66,7 @@ def test_project_on_plain_folder_saves_in_dataset_layout(folder):
     assert p.image_status("b") == "draft" and p.next_unlabeled("a") == "c"
     assert np.array_equal(read_label_png(folder / "SegmentationClass" / "b.png"), labels)
     assert (folder / "labelmap.txt").read_text().splitlines()[1:] == [
-        "background:0,0,0::", "sea lion:31,119,180::", "rock:255,127,14::"]
+        "background:0,0,0::", "sea lion:228,26,28::", "rock:152,78,163::"]
     again = Project.open_folder(folder)
     assert again.names == ["sea lion", "rock"] and again.image_status("b") == "draft"
     again.save_labels("b", labels, done=True)
@@ -134,7 +135,7 @@ def test_exports(folder, tmp_path):
     assert np.array_equal(read_label_png(tmp_path / "idx" / "a.png"), labels)
     list(export(p, p.ids, "colour", tmp_path / "col"))
     colour = read_image(tmp_path / "col" / "a.png")
-    assert tuple(colour[3, 4]) == (31, 119, 180) and tuple(colour[15, 0]) == (255, 127, 14)
+    assert tuple(colour[3, 4]) == (228, 26, 28) and tuple(colour[15, 0]) == (152, 78, 163)
     list(export(p, p.ids, "coco", tmp_path / "coco.json"))
     doc = json.loads((tmp_path / "coco.json").read_text())
     assert [c["name"] for c in doc["categories"]] == ["sea lion", "rock"]
