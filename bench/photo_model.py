@@ -1,5 +1,6 @@
 """Photo model latency on ONNX Runtime: the full pass (encode + score) against a class edit (score one new name on
-the cached features), at 1920x1080 and 4000x3000, interleaved, medians; the model folder's size.
+the cached features), at 1920x1080 and 4000x3000, interleaved, medians; the GrabCut refinement of one class
+(:mod:`core.photo.grabcut`, applied by runtimes that honour the manifest's ``refine``); the model folder's size.
 
     python bench/photo_model.py [--repeats 5] [--threads 2] [--out bench/results/photo_model.md]
 
@@ -19,7 +20,8 @@ import cv2
 from core.inference.runtime import Predictor
 from core.io.atomic import atomic_write_text
 from core.io.image import read_image
-from core.photo import photo_model_folder, sample_photos_folder
+from core.photo import FEATURES, photo_model_folder, sample_photos_folder
+from core.photo.grabcut import grabcut_logits
 
 NAMES = ["cat", "cup", "motorcycle", "building", "flower"]
 EDITS = ["dog", "boat", "car", "bird", "bottle", "chair", "bus", "train", "horse", "bicycle", "laptop", "bench"]
@@ -38,7 +40,7 @@ def main() -> None:
         image = cv2.resize(photo, (width, height), interpolation=cv2.INTER_CUBIC)
         predictor = Predictor(folder, device="cpu", threads=args.threads)
         predictor.predict(image, NAMES)  # warm-up: sessions, text encoder, caches
-        full, edit, encode = [], [], []
+        full, edit, encode, grabcut = [], [], [], []
         for r in range(args.repeats):
             predictor = Predictor(folder, device="cpu", threads=args.threads, text_encoder=predictor.text)
             start = time.perf_counter()
@@ -52,8 +54,13 @@ def main() -> None:
             start = time.perf_counter()
             predictor.predict(image, [*NAMES, name], key="bench")
             edit.append(time.perf_counter() - start)
-        f, e, n = (statistics.median(v) for v in (full, edit, encode))
-        rows.append(f"| {width}x{height} | {n:.2f} | {f:.2f} | {e:.3f} | {f / e:.1f}x |")
+            features = predictor.features(image, "bench")
+            logits, _ = predictor.model.logits(features, ["building"], predictor.text.embed(["building"]))  # in view
+            start = time.perf_counter()
+            grabcut_logits(features[FEATURES.index("guide")][0, :3], logits)
+            grabcut.append(time.perf_counter() - start)
+        f, e, n, g = (statistics.median(v) for v in (full, edit, encode, grabcut))
+        rows.append(f"| {width}x{height} | {n:.2f} | {f:.2f} | {e:.3f} | {f / e:.1f}x | {g:.3f} |")
         print(rows[-1], flush=True)
     size = sum(p.stat().st_size for p in folder.iterdir() if p.is_file()) / 2**20
     table = "\n".join([
@@ -62,8 +69,9 @@ def main() -> None:
         f"`python bench/photo_model.py --repeats {args.repeats} --threads {args.threads}`; medians of "
         f"{args.repeats} interleaved runs; model folder {size:.1f} MiB.",
         "",
-        "| photo | encoder (s) | full pass: encode + 5 names (s) | class edit: +1 name (s) | full / edit |",
-        "|---|---|---|---|---|",
+        "| photo | encoder (s) | full pass: encode + 5 names (s) | class edit: +1 name (s) | full / edit "
+        "| GrabCut, 1 class (s) |",
+        "|---|---|---|---|---|---|",
         *rows,
         "",
     ])

@@ -29,7 +29,7 @@ import numpy as np
 SURE = 0.75
 AWAY = 0.2
 MARGIN = 0.1
-ITERATIONS = 3
+ITERATIONS = 1  # 1, 2, 3 iterations: project mean IoU 0.487, 0.490, 0.483 on the real-photo set; 1 is fastest
 MIN_PIXELS = 20
 
 
