@@ -1,7 +1,8 @@
-"""Start the app: ``zerolabel-gui [IMAGE | FOLDER | PROJECT] [--model DIR] [--samples]``.
+"""Start the app: ``zerolabel-gui [IMAGE | FOLDER | PROJECT] [--model DIR|photos|shapes] [--samples [photos|shapes]]``.
 
-With no path it reopens the last project, or the bundled sample images the first time; the embedded demo model
-is the default. Torch is never imported at start-up (inference runs on ONNX Runtime).
+With no path it reopens the last project, or the bundled sample photos the first time (with starting class names);
+the built-in photo model (ImageNet concepts) is the default, the shapes demo stays selectable (``--samples shapes``,
+Model menu). Torch is never imported at start-up (inference runs on ONNX Runtime).
 
 ``--version`` prints ``zerolabel <version>``; ``--smoke OUT`` checks an installed or frozen app end to end,
 offscreen (see :mod:`gui.smoke`).
@@ -41,9 +42,11 @@ def app_icon():
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="zerolabel-gui", description="zerolabel annotation app")
     parser.add_argument("path", nargs="?", help="an image, a folder of images or a project to open")
-    parser.add_argument("--model", default=None, help="an exported model folder (default: the demo model)")
+    parser.add_argument("--model", default=None,
+                        help="an exported model folder, or a built-in model: photos (default) or shapes")
     parser.add_argument("--text-encoder", default=None, help="glove50, minilm, ... (default: the model's own)")
-    parser.add_argument("--samples", action="store_true", help="open the bundled sample images")
+    parser.add_argument("--samples", nargs="?", const="photos", choices=("photos", "shapes"), default=None,
+                        help="open the bundled sample photos (default) or shapes, on the matching built-in model")
     parser.add_argument("--version", action="version", version=f"zerolabel {__version__}")
     parser.add_argument("--smoke", metavar="OUT", default=None,
                         help="self-check: predict the sample images offscreen, export label maps to OUT, exit")
@@ -56,18 +59,26 @@ def create_window(args: argparse.Namespace):
     from gui.main_window import MainWindow
 
     window = MainWindow(settings())
-    window.load_model(args.model or "", args.text_encoder)
+    window.load_model(default_model(args), args.text_encoder)
     return window
 
 
-def open_initial(window, args: argparse.Namespace) -> None:
-    from core.inference.runtime import sample_images_folder
+def default_model(args: argparse.Namespace) -> str:
+    """``--model``, else the built-in model of ``--samples``; the photo model by default, the shapes demo for
+    ``--smoke`` (its default classes are the demo's)."""
+    if args.model:
+        return args.model
+    if args.samples:
+        return args.samples
+    return "shapes" if args.smoke else "photos"
 
+
+def open_initial(window, args: argparse.Namespace) -> None:
     recent = window.recent_projects()
     if args.path:
         window.open_path(args.path)
     elif args.samples or not recent or not os.path.isdir(recent[0]):
-        window.open_path(sample_images_folder())
+        window.open_samples(args.samples or "photos")
     else:
         window.open_path(recent[0])
 
@@ -92,7 +103,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.smoke:
         from gui import smoke
 
-        return smoke.main(app, lambda: create_window(args), args.smoke, args.classes or smoke.DEFAULT_CLASSES)
+        samples = args.samples or "shapes"
+        return smoke.main(app, lambda: create_window(args), args.smoke,
+                          args.classes or smoke.SAMPLE_CLASSES[samples], samples)
     window = create_window(args)
     window.show()
     if args.quit_after_show:

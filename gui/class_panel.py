@@ -2,7 +2,9 @@
 
 The panel only shows the project's class list and asks for changes through signals; the window applies them to
 the project (which renumbers saved label maps) and calls :meth:`ClassPanel.set_classes` again. A class whose words
-the text encoder does not know is shown in red with a warning and the reason in its tooltip.
+the text encoder does not know (or, for the photo model, that no ImageNet concept supports) is shown in red with a
+warning and the reason in its tooltip, and is never predicted. *Teach from Strokes* fits the current class on the
+strokes painted on the open image; a taught class is marked with a pencil and predicted on every image.
 """
 
 from __future__ import annotations
@@ -24,6 +26,8 @@ from PySide6.QtWidgets import (
 
 from core.annotation import ClassSpec
 
+TAUGHT_MARK = "  ✎"
+
 
 def swatch(color: tuple[int, int, int], size: int = 14) -> QIcon:
     pixmap = QPixmap(size, size)
@@ -39,6 +43,7 @@ class ClassPanel(QWidget):
     visibility_changed = Signal(int, bool)
     color_requested = Signal(int, tuple)
     current_changed = Signal(int)  # 0-based class index, -1 for none
+    teach_requested = Signal()
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -63,7 +68,10 @@ class ClassPanel(QWidget):
         self.color = self._button(None, "Change colour…", self._pick_color, text="Colour…")
         self.remove = self._button(style.standardIcon(QStyle.StandardPixmap.SP_TrashIcon),
                                    "Remove class (its pixels become background)", self._remove)
-        for b in (self.up, self.down, self.color):
+        self.teach = self._button(None, "Fit the selected class on the strokes painted on this image and predict "
+                                  "it on every image (Ctrl+L). Paint a few strokes of what it is not too.",
+                                  self.teach_requested.emit, text="Teach from strokes")
+        for b in (self.up, self.down, self.color, self.teach):
             buttons.addWidget(b)
         buttons.addStretch(1)
         buttons.addWidget(self.remove)
@@ -75,6 +83,9 @@ class ClassPanel(QWidget):
         layout.addLayout(buttons)
         self._updating = False
         self.unknown: dict[str, list[str]] = {}
+        self.reasons: dict[str, str] = {}  # class name -> why it is not predicted (the model's own sentence)
+        self.taught: list[str] = []
+        self._classes: list[ClassSpec] = []
 
     def _button(self, icon, tip: str, slot, text: str = "") -> QToolButton:
         b = QToolButton()
@@ -87,9 +98,12 @@ class ClassPanel(QWidget):
         return b
 
     # -- view --------------------------------------------------------------------------------------------
-    def set_classes(self, classes: list[ClassSpec], unknown: dict[str, list[str]] | None = None) -> None:
+    def set_classes(self, classes: list[ClassSpec], unknown: dict[str, list[str]] | None = None,
+                    reasons: dict[str, str] | None = None) -> None:
+        self._classes = list(classes)
         if unknown is not None:
             self.unknown = unknown
+            self.reasons = reasons or {}
         row = self.list.currentRow()
         self._updating = True
         self.list.clear()
@@ -98,12 +112,22 @@ class ClassPanel(QWidget):
             item.setFlags(item.flags() | Qt.ItemFlag.ItemIsEditable | Qt.ItemFlag.ItemIsUserCheckable)
             item.setCheckState(Qt.CheckState.Checked if spec.visible else Qt.CheckState.Unchecked)
             words = self.unknown.get(spec.name)
-            if words:
+            reason = self.reasons.get(spec.name)
+            if words and reason:
+                item.setForeground(QColor(220, 60, 60))
+                item.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning))
+                item.setToolTip(f"Not predicted: {reason}. Brush a few strokes of it (and of what it is not), "
+                                "then press Teach from strokes (Ctrl+L).")
+            elif words:
                 item.setForeground(QColor(220, 60, 60))
                 item.setIcon(self.style().standardIcon(QStyle.StandardPixmap.SP_MessageBoxWarning))
                 item.setToolTip(f"Not predicted: the text encoder does not know {', '.join(map(repr, words))}. "
                                 "Rename the class (a synonym, or a more common spelling) or pick another text "
                                 "encoder in the Model menu. You can still paint it by hand.")
+            elif spec.name in self.taught:
+                item.setText(spec.name + TAUGHT_MARK)
+                item.setToolTip("Taught from strokes (saved in the project): predicted on every image. Paint more "
+                                "strokes and teach again to refine it.")
             else:
                 item.setToolTip("Double-click to rename; tick to show or hide")
             self.list.addItem(item)
@@ -111,6 +135,12 @@ class ClassPanel(QWidget):
         self.hint.setVisible(not classes)
         if classes:
             self.list.setCurrentRow(min(max(row, 0), len(classes) - 1))
+
+    def set_taught(self, names: list[str]) -> None:
+        """Mark the classes taught from strokes (their names gain a pencil)."""
+        if list(names) != self.taught:
+            self.taught = list(names)
+            self.set_classes(self._classes)
 
     def current(self) -> int:
         return self.list.currentRow()
@@ -127,7 +157,7 @@ class ClassPanel(QWidget):
             return
         row = self.list.row(item)
         self.visibility_changed.emit(row, item.checkState() == Qt.CheckState.Checked)
-        self.rename_requested.emit(row, item.text())
+        self.rename_requested.emit(row, item.text().removesuffix(TAUGHT_MARK))
 
     def _move(self, step: int) -> None:
         row = self.list.currentRow()

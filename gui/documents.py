@@ -57,6 +57,7 @@ class DocumentsMixin:
         self.recover = self._ask_recovery(project)
         self.navigator.set_images(project.images, {i: project.image_status(i) for i in project.ids})
         self.classes.set_classes(project.classes, {})
+        self._load_head()  # the project's stroke-taught classes
         start = next((i for i, p in project.images.items() if select is not None and p == select.resolve()), None)
         start = start or (project.recoverable() or [None])[0] if self.recover else start
         start = start or project.next_unlabeled() or (project.ids or [None])[0]
@@ -108,6 +109,7 @@ class DocumentsMixin:
         if image_id in self.unsaved:  # its save failed after it was left: the edits in memory come back
             labels, from_autosave = self.unsaved[image_id][0].copy(), True
         self.rgb, self.result, self.pred_labels = rgb, None, None
+        self.recorder = None  # strokes to teach from are this image's
         self.draft = labels is None
         self.history = History(labels if labels is not None else np.zeros(rgb.shape[:2], np.uint8))
         self.saved_version = self.autosaved_version = -1 if from_autosave else 0
@@ -117,6 +119,7 @@ class DocumentsMixin:
         h, w = rgb.shape[:2]
         self.statusBar().showMessage(f"{image_id}: {w}×{h}" + (" (recovered edits)" if from_autosave else ""), 5000)
         self.schedule_prediction(0)
+        self.prefetch_neighbours()
 
     def _unload(self, keep_picture: bool = False) -> None:
         self.rgb, self.history, self.result, self.pred_labels = None, None, None, None

@@ -24,14 +24,19 @@ from gui.edits import EditsMixin
 from gui.menus import MenusMixin
 from gui.navigator import Navigator
 from gui.overlay import heat_rgba, label_rgba
-from gui.workers import DiskWorker, PredictRequest, PredictWorker
+from gui.teach import BUILTINS, builtin_folder
+from gui.teach_mixin import TeachMixin
+from gui.workers import DiskWorker, PredictRequest, PredictWorker, PrefetchWorker, image_key
 
 AUTOSAVE_MS = 3000
 DEBOUNCE_MS = 250
 
 
-class MainWindow(DocumentsMixin, EditsMixin, MenusMixin, QMainWindow):
+class MainWindow(TeachMixin, DocumentsMixin, EditsMixin, MenusMixin, QMainWindow):
     _post_predict = Signal(object)
+    _post_teach = Signal(object)
+    _post_head = Signal(str)
+    _post_prefetch = Signal(int, list)
     _post_model = Signal(str, str, str)
     _post_load = Signal(object, str, bool, int)
     _post_save = Signal(object, str, object, bool, object, object)
@@ -103,16 +108,22 @@ class MainWindow(DocumentsMixin, EditsMixin, MenusMixin, QMainWindow):
         self._autosave = QTimer(self, interval=AUTOSAVE_MS, timeout=self.autosave)
         self._autosave.start()
         self._menus()
+        self._teach_menu()
         self.resize(1280, 800)
         geometry = self.settings.value("geometry")
         if isinstance(geometry, QByteArray):  # a hand-edited or foreign settings file holds anything
             self.restoreGeometry(geometry)
 
     def _start_workers(self) -> None:
-        self.predict_thread, self.disk_thread = QThread(self), QThread(self)
+        self.predict_thread, self.disk_thread, self.prefetch_thread = QThread(self), QThread(self), QThread(self)
         self.worker, self.disk = PredictWorker(), DiskWorker()
+        self.prefetcher = PrefetchWorker(self.worker)
         self.worker.moveToThread(self.predict_thread)
         self.disk.moveToThread(self.disk_thread)
+        self.prefetcher.moveToThread(self.prefetch_thread)
+        self._post_teach.connect(self.worker.teach)
+        self._post_head.connect(self.worker.load_head)
+        self._post_prefetch.connect(self.prefetcher.prefetch)
         self._post_predict.connect(self.worker.predict)
         self._post_model.connect(self.worker.load_model)
         self._post_load.connect(self.disk.load)
@@ -128,13 +139,14 @@ class MainWindow(DocumentsMixin, EditsMixin, MenusMixin, QMainWindow):
         self.disk.load_failed.connect(self._load_failed)
         self.disk.saved.connect(self._saved)
         self.disk.save_failed.connect(self._save_failed)
-        self.predict_thread.start()
-        self.disk_thread.start()
+        self._init_teach()
+        for thread in (self.predict_thread, self.disk_thread, self.prefetch_thread):
+            thread.start()
 
     # -- model -------------------------------------------------------------------------------------------
     def load_model(self, folder: str = "", text_spec: str | None = None) -> None:
-        from core.inference.runtime import demo_model_folder
-
+        """Load an exported model folder, a training run, or a built-in model by name (``photos``; ``shapes``
+        or "" for the demo)."""
         folder = folder or ""
         if text_spec is None:
             text_spec = self.setting("text_encoder")
@@ -142,7 +154,8 @@ class MainWindow(DocumentsMixin, EditsMixin, MenusMixin, QMainWindow):
         self.settings.setValue("text_encoder", text_spec)
         self.model_info = ("loading…", "", "")
         self._show_model()
-        self._post_model.emit(folder or str(demo_model_folder()), self.setting("device", "auto"), text_spec)
+        path = str(builtin_folder(folder or "shapes")) if folder in ("", *BUILTINS) else folder
+        self._post_model.emit(path, self.setting("device", "auto"), text_spec)
 
     def pick_model(self, run: bool) -> None:
         folder = QFileDialog.getExistingDirectory(self, "Training run" if run else "Exported model folder")
@@ -155,6 +168,7 @@ class MainWindow(DocumentsMixin, EditsMixin, MenusMixin, QMainWindow):
         if note:
             self.statusBar().showMessage(note, 10000)
         self.schedule_prediction(0)
+        self.prefetch_neighbours()
 
     def _show_model(self) -> None:
         name, device, text = self.model_info
@@ -214,14 +228,10 @@ class MainWindow(DocumentsMixin, EditsMixin, MenusMixin, QMainWindow):
             return
         self._request += 1
         self.worker.latest = self._request
-        path = self.project.images[self.image_id]
-        try:
-            stat = path.stat()
-            key = f"{path}:{stat.st_mtime_ns}:{stat.st_size}"
-        except OSError:
-            key = ""  # the pixels' hash
+        key = image_key(self.project.images[self.image_id])
         self._post_predict.emit(PredictRequest(self._request, self.image_id, self.rgb, tuple(self.project.names),
-                                               self.controls.calibration_value, key))
+                                               self.controls.calibration_value, key, self.controls.threshold_value,
+                                               self.overlay_params()))
 
     def _prediction(self, result) -> None:
         if result.image_id != self.image_id or self.project is None or result.id < self._request:
@@ -232,47 +242,65 @@ class MainWindow(DocumentsMixin, EditsMixin, MenusMixin, QMainWindow):
         self._update_draft()
 
     def _update_draft(self) -> None:
-        """Predicted labels in the project's numbering, thresholded; they become the labels of a draft."""
+        """Predicted labels in the project's numbering, thresholded; they become the labels of a draft.
+
+        The worker built them (and their colours) for the names, threshold and colours of the request; only when
+        those changed since is anything computed here."""
         r = self.result
         if r is None or self.project is None:
             return
-        lut = np.zeros(256, np.uint8)
-        for i, name in enumerate(r.names, start=1):
-            if name in self.project.names:
-                lut[i] = self.project.names.index(name) + 1
-        labels = lut[r.prediction.labels]
-        if self.controls.threshold_value > 0 and len(r.names):
-            labels[r.prediction.heatmaps.max(0) < self.controls.threshold_value] = 0
+        threshold, rgba = self.controls.threshold_value, None
+        if r.threshold == threshold:
+            labels = r.draft
+            rgba = r.rgba if r.overlay == self.overlay_params() else None
+        else:
+            labels = r.labels.copy()
+            if threshold > 0:
+                score = r.score if r.score is not None or r.prediction is None else r.prediction.label_score()
+                if score is not None:
+                    labels[score < threshold] = 0
         self.pred_labels = labels
         if self.draft and self.history is not None:
             self.history.labels[...] = labels
             self.history.version += 1
+        self._draft_rgba = (self.history.version, rgba) if self.draft and self.history is not None else None
         self.refresh_overlay()
 
-    def _unknown(self, missing: dict) -> None:
-        if self.project is not None and missing != self.classes.unknown:
-            self.classes.set_classes(self.project.classes, missing)
+    def _unknown(self, missing: dict, reasons: dict) -> None:
+        if self.project is not None and (missing != self.classes.unknown or reasons != self.classes.reasons):
+            self.classes.set_classes(self.project.classes, missing, reasons)
 
     def heatmap(self, index: int) -> np.ndarray | None:
         r = self.result
         if r is None or self.project is None or not 0 <= index < len(self.project.names):
             return None
         name = self.project.names[index]
+        if name in r.taught:  # a stroke-taught class: its head's probability, upsampled
+            import cv2
+
+            h, w = r.labels.shape
+            heat = cv2.resize(r.taught[name], (w, h), interpolation=cv2.INTER_LINEAR)
+            if name in r.names:
+                heat = np.maximum(heat, r.prediction.heatmaps[r.names.index(name)])
+            return heat
         return r.prediction.heatmaps[r.names.index(name)] if name in r.names else None
 
     # -- overlay -----------------------------------------------------------------------------------------
     def refresh_overlay(self) -> None:
         if self.history is None or self.project is None:
             return
-        c = self.project.classes
-        faint = self.controls.layer_name != "none"  # a heatmap / uncertainty layer shows through the labels
-        self.canvas.labels_item.set_array(label_rgba(self.history.labels, [s.color for s in c], [s.visible for s in c],
-                                                     self.controls.opacity_value * (0.3 if faint else 1)))
+        ready = getattr(self, "_draft_rgba", None)
+        if ready is not None and ready[1] is not None and ready[0] == self.history.version and self.draft:
+            self.canvas.labels_item.set_array(ready[1])  # coloured by the worker for these very labels
+        else:
+            colors, visible, opacity = self.overlay_params()
+            self.canvas.labels_item.set_array(label_rgba(self.history.labels, list(colors), list(visible), opacity))
         extra = None
         if self.controls.layer_name == "heatmap":
             heat = self.heatmap(self.classes.current())
             extra = None if heat is None else heat_rgba(heat, 0.85)
-        elif self.controls.layer_name == "uncertainty" and self.result is not None:
+        elif self.controls.layer_name == "uncertainty" and self.result is not None \
+                and self.result.prediction is not None:
             import cv2
 
             extra = heat_rgba(self.result.prediction.uncertainty, 0.85, cv2.COLORMAP_MAGMA)
@@ -359,7 +387,8 @@ class MainWindow(DocumentsMixin, EditsMixin, MenusMixin, QMainWindow):
         self.settings.setValue("geometry", self.saveGeometry())
         if getattr(self, "trainer_dialog", None) is not None:
             self.trainer_dialog.done(0)  # a running trainer stops cooperatively: last.pt, resumable later
-        for thread in (self.predict_thread, self.disk_thread):
+        self.prefetcher.latest = 1 << 62  # a queued prefetch returns at once
+        for thread in (self.predict_thread, self.disk_thread, self.prefetch_thread):
             thread.quit()
             thread.wait(5000)
         super().closeEvent(event)

@@ -19,6 +19,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 DEFAULT_CLASSES = "red triangle,blue circle,yellow heart"
+#: Default classes per built-in sample set (``--smoke OUT --samples photos`` checks the photo model).
+SAMPLE_CLASSES = {"shapes": DEFAULT_CLASSES, "photos": "cat,cup,person,rocket,flower"}
 TIMEOUT_S = 120.0
 
 
@@ -39,10 +41,14 @@ def wait_until(app, window, done: Callable[[], bool], what: str, timeout: float 
         time.sleep(0.005)
 
 
-def run(app, window_factory: Callable[[], object], out: str | os.PathLike, classes: str) -> list[Path]:
+def run(app, window_factory: Callable[[], object], out: str | os.PathLike, classes: str,
+        samples: str = "shapes") -> list[Path]:
     """Open the samples, predict ``classes`` on each, save, export indexed PNGs to ``out``; the written files."""
     from core.annotation.export import export_png
-    from core.inference.runtime import sample_images_folder
+    from gui.teach import samples_folder
+
+    def sample_images_folder():
+        return samples_folder(samples)
 
     names = [n.strip() for n in classes.split(",") if n.strip()]
     if not names:
@@ -73,14 +79,15 @@ def run(app, window_factory: Callable[[], object], out: str | os.PathLike, class
     return written
 
 
-def main(app, window_factory: Callable[[], object], out: str, classes: str = DEFAULT_CLASSES) -> int:
+def main(app, window_factory: Callable[[], object], out: str, classes: str = DEFAULT_CLASSES,
+         samples: str = "shapes") -> int:
     """Run the smoke check and print what was written; exit status 0 on success, 1 with a message on failure."""
     with tempfile.TemporaryDirectory(prefix="zerolabel-smoke-") as tmp:
         os.environ.setdefault("ZEROLABEL_SETTINGS", str(Path(tmp) / "settings.ini"))
         os.environ.setdefault("ZEROLABEL_DATA", str(Path(tmp) / "data"))
         started = time.perf_counter()
         try:
-            written = run(app, window_factory, out, classes)
+            written = run(app, window_factory, out, classes, samples)
         except Exception as exc:
             print(f"zerolabel-gui --smoke failed: {exc}", file=sys.stderr)
             return 1

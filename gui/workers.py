@@ -3,15 +3,20 @@
 * :class:`PredictWorker` owns the ONNX :class:`~core.inference.runtime.Predictor` (loaded lazily, in its thread).
   Requests carry an increasing id; a request older than the newest one posted is dropped unread, so typing
   fast never queues up stale predictions. An image already encoded only re-runs the scorer.
+  It also teaches stroke classes (:mod:`gui.teach`) and merges them into every draft, and builds the draft's
+  project-numbered labels and overlay colours, so the UI thread only swaps buffers.
+* :class:`PrefetchWorker` decodes and encodes the next and previous images ahead (bounded caches).
 * :class:`DiskWorker` reads images and label maps and writes saves / autosaves, in order.
 
-Both live in their own ``QThread`` and talk to the window through queued signals only.
+All live in their own ``QThread`` and talk to the window through queued signals only.
 """
 
 from __future__ import annotations
 
+import threading
 import time
 import traceback
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,6 +24,47 @@ import numpy as np
 from PySide6.QtCore import QObject, Signal, Slot
 
 from core.errors import ZerolabelError
+from gui.teach import extractor_name, merge_taught
+
+#: Decoded images kept for switching (the current one and its neighbours).
+DECODED_IMAGES = 3
+
+
+def image_key(path: Path) -> str:
+    """The encoder cache's key of an image file: path, mtime and size (an edited file is encoded again)."""
+    try:
+        st = Path(path).stat()
+        return f"{path}:{st.st_mtime_ns}:{st.st_size}"
+    except OSError:
+        return ""  # the pixels' hash
+
+
+class DecodedCache:
+    """A small thread-safe LRU of decoded images keyed by :func:`image_key`."""
+
+    def __init__(self, size: int = DECODED_IMAGES) -> None:
+        self.size = size
+        self._items: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def read(self, path: Path) -> np.ndarray:
+        from core.io.image import read_image
+
+        key = image_key(path)
+        with self._lock:
+            if key and key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        rgb = read_image(path)
+        if key:
+            with self._lock:
+                self._items[key] = rgb
+                while len(self._items) > self.size:
+                    self._items.popitem(last=False)
+        return rgb
+
+
+DECODED = DecodedCache()
 
 
 @dataclass(frozen=True)
@@ -29,6 +75,17 @@ class PredictRequest:
     names: tuple[str, ...]
     calibration: float = 0.0
     key: str = ""  # the encoder cache's key: the file and its version, not just the id (two projects share ids)
+    threshold: float = 0.0
+    overlay: tuple | None = None  # (colours, visible, opacity) for the draft's colours, built in the worker
+
+
+@dataclass(frozen=True)
+class TeachRequest:
+    image: np.ndarray = field(repr=False)
+    key: str
+    strokes: dict = field(repr=False)  # class name -> bool mask at the image's size
+    negatives: np.ndarray | None = field(repr=False)
+    path: str  # where the project keeps its stroke head
 
 
 @dataclass(frozen=True)
@@ -39,6 +96,13 @@ class PredictResult:
     prediction: object  # core.inference.runtime.Prediction
     seconds: float
     encoded: bool  # the image encoder ran for this request (False: cached features, scorer only)
+    labels: np.ndarray | None = None  # request.names numbering (taught classes merged), before the threshold
+    score: np.ndarray | None = None  # each pixel's label probability (when thresholded or taught)
+    draft: np.ndarray | None = None  # labels thresholded by request.threshold
+    rgba: np.ndarray | None = None  # draft coloured with request.overlay
+    overlay: tuple | None = None
+    threshold: float = 0.0
+    taught: dict = field(default_factory=dict)  # taught class -> probability at the feature grid (heatmaps)
 
 
 class PredictWorker(QObject):
@@ -48,11 +112,14 @@ class PredictWorker(QObject):
     model_failed = Signal(str)
     result = Signal(object)  # PredictResult
     failed = Signal(int, str)  # request id, message
-    unknown_words = Signal(dict)  # {class name: [unknown words]} for the names of the last request
+    unknown_words = Signal(dict, dict)  # {class name: [unknown words]}, {class name: why} for the last request
+    taught = Signal(list, float)  # the stroke head's classes, seconds the teach took (0: loaded)
+    teach_failed = Signal(str)
 
     def __init__(self) -> None:
         super().__init__()
         self.predictor = None
+        self.head = None  # core.photo.strokes.StrokeHead of the open project
         self.latest = 0  # written by the UI thread; requests with a smaller id are skipped
 
     @Slot(str, str, str)
@@ -95,25 +162,137 @@ class PredictWorker(QObject):
             export_onnx(ckpt, out)
         return str(out)
 
+    def _head(self):
+        """The stroke head when it is fitted on this model's features."""
+        head, p = self.head, self.predictor
+        if head is None or head.weight is None or p is None or head.extractor != extractor_name(p.model.manifest):
+            return None
+        return head
+
     @Slot(object)
     def predict(self, request: PredictRequest) -> None:
         if request.id < self.latest or self.predictor is None:
             return
         try:
-            missing = self.predictor.text.missing(list(request.names))
-            self.unknown_words.emit(missing)
-            names = [n for n in request.names if n not in missing]
-            runs = self.predictor.encoder_runs
-            start = time.perf_counter()
-            pred = self.predictor.predict(request.image, names, calibration=request.calibration,
-                                          key=request.key or None)
-            seconds = time.perf_counter() - start
+            result = self._predict(request)
         except Exception as exc:
             detail = str(exc) if isinstance(exc, ZerolabelError) else traceback.format_exc(limit=3)
             self.failed.emit(request.id, detail)
             return
-        self.result.emit(PredictResult(request.id, request.image_id, tuple(names), pred, seconds,
-                                       self.predictor.encoder_runs > runs))
+        self.result.emit(result)
+
+    def _predict(self, request: PredictRequest) -> PredictResult:
+        p, head, every = self.predictor, self._head(), list(request.names)
+        taught = [n for n in every if head is not None and n in head.classes]
+        missing = p.text.missing(every)
+        flagged = {n: w for n, w in missing.items() if n not in taught}
+        self.unknown_words.emit(flagged, {n: _why(p.text, n) for n in flagged})
+        names = [n for n in every if n not in missing]
+        runs = p.encoder_runs
+        start = time.perf_counter()
+        if names:
+            pred = p.predict(request.image, names, calibration=request.calibration, key=request.key or None)
+            lut = np.zeros(256, np.uint8)
+            lut[1:len(names) + 1] = [every.index(n) + 1 for n in names]
+            labels = lut[pred.labels]
+            score = pred.label_score() if taught or request.threshold > 0 else None
+        else:  # no name the model can score (all unsupported or taught): encode only, for strokes and switching
+            p.features(request.image, request.key or None)
+            pred, labels = None, np.zeros(request.image.shape[:2], np.uint8)
+            score = np.zeros(labels.shape, np.float32) if taught or request.threshold > 0 else None
+        maps = {}
+        if taught:
+            from core.photo import stroke_features
+
+            probs = head.probabilities(stroke_features(p, request.image, request.key or None))
+            merge_taught(labels, score, probs, [every.index(c) + 1 if c in every else 0 for c in head.classes])
+            maps = {c: probs[head.classes.index(c) + 1] for c in taught}
+        draft = labels
+        if request.threshold > 0 and score is not None:
+            draft = labels.copy()
+            draft[score < request.threshold] = 0
+        rgba = None
+        if request.overlay is not None:
+            from gui.overlay import label_rgba
+
+            rgba = label_rgba(draft, *request.overlay)
+        seconds = time.perf_counter() - start
+        return PredictResult(request.id, request.image_id, tuple(names), pred, seconds, p.encoder_runs > runs,
+                             labels, score, draft, rgba, request.overlay, request.threshold, maps)
+
+    @Slot(str)
+    def load_head(self, path: str) -> None:
+        """Read the project's stroke head (none when the file is absent)."""
+        from core.photo.strokes import StrokeHead
+
+        self.head = None
+        try:
+            if path and Path(path).is_file():
+                self.head = StrokeHead.load(path)
+        except Exception as exc:
+            self.teach_failed.emit(str(exc))
+        self.taught.emit(list(self.head.classes) if self.head is not None else [], 0.0)
+
+    @Slot(object)
+    def teach(self, request: TeachRequest) -> None:
+        """Add the strokes' feature vectors to the project's head, refit it, save it next to project.json."""
+        try:
+            from core.photo import stroke_features
+            from core.photo.strokes import StrokeHead
+
+            if self.predictor is None:
+                raise ZerolabelError("the model is still loading; teach again in a moment")
+            extractor = extractor_name(self.predictor.model.manifest)
+            if extractor is None:
+                raise ZerolabelError("this model has no stroke features; use Model > Built-in: photos to teach "
+                                     "classes by strokes")
+            start = time.perf_counter()
+            head = self.head if self.head is not None and self.head.extractor == extractor else StrokeHead(extractor)
+            self.head = head.add(stroke_features(self.predictor, request.image, request.key or None),
+                                 request.strokes, request.negatives)  # samples stay even when the fit refuses
+            head.fit()
+            if request.path:
+                head.save(request.path)
+            self.taught.emit(list(head.classes), time.perf_counter() - start)
+        except Exception as exc:
+            self.teach_failed.emit(str(exc) if isinstance(exc, ZerolabelError) else traceback.format_exc(limit=3))
+
+
+def _why(text, name: str) -> str:
+    """Why a name is not predicted, in the text encoder's words."""
+    if getattr(text, "source", "") == "imagenet-concepts":
+        from core.photo.names import unsupported_message
+
+        return unsupported_message(name)
+    return ""
+
+
+class PrefetchWorker(QObject):
+    """Decodes and encodes images ahead of the labeler (the next and previous ones), in its own thread.
+
+    The Predictor's feature cache and :data:`DECODED` are bounded; switching to a prefetched image runs only the
+    scorer. A newer request replaces the queued one (``latest``).
+    """
+
+    done = Signal(str, bool)  # key, encoded now
+
+    def __init__(self, predict_worker: PredictWorker) -> None:
+        super().__init__()
+        self.predict_worker = predict_worker
+        self.latest = 0
+
+    @Slot(int, list)
+    def prefetch(self, seq: int, paths: list) -> None:
+        for path in paths:
+            predictor = self.predict_worker.predictor
+            if seq < self.latest or predictor is None:
+                return
+            key = image_key(Path(path))
+            try:
+                encoded = predictor.prefetch(key, lambda p=path: DECODED.read(Path(p)))
+            except Exception:  # noqa: BLE001 (a broken neighbour is reported when it is opened)
+                continue
+            self.done.emit(key, encoded)
 
 
 class DiskWorker(QObject):
@@ -130,10 +309,8 @@ class DiskWorker(QObject):
 
     @Slot(object, str, bool, int)
     def load(self, project, image_id: str, recover: bool, request: int) -> None:
-        from core.io.image import read_image
-
         try:
-            rgb = read_image(project.images[image_id])
+            rgb = DECODED.read(project.images[image_id])
             from_autosave = recover and project.autosave_path(image_id).is_file()
             labels = project.recover(image_id) if from_autosave else project.load_labels(image_id)
             if labels is not None and labels.shape != rgb.shape[:2]:

@@ -18,6 +18,11 @@ def type_class(qtbot, window, name):
     qtbot.keyClick(window.classes.entry, Qt.Key.Key_Return)
 
 
+def set_brush(window, image_pixels):
+    """The brush's size is in screen pixels: this many image pixels at the current zoom."""
+    window.controls.brush.setValue(max(1, round(image_pixels * window.canvas.transform().m11())))
+
+
 def stroke(qtbot, window, points):
     view = window.canvas.viewport()
     pos = [window.canvas.mapFromScene(x + 0.5, y + 0.5) for x, y in points]
@@ -41,7 +46,7 @@ def test_open_predict_paint_undo_save_reopen_export(qtbot, make_window, photos, 
     assert (draft == 2).sum() > 200  # the yellow heart of the first sample is found without any labels
     # a brush stroke with class 1 selected, then undo restores the draft exactly; redo brings it back
     window.classes.list.setCurrentRow(0)
-    window.controls.brush.setValue(5)
+    set_brush(window, 5)
     stroke(qtbot, window, [(5, 5), (20, 5), (30, 8)])
     painted = window.history.labels.copy()
     assert (painted == 1).sum() > (draft == 1).sum() + 40 and painted[5, 10] == 1
@@ -108,7 +113,7 @@ def test_autosave_and_recovery_after_a_crash(qtbot, make_window, photos):
     window.open_path(photos)
     qtbot.waitUntil(lambda: window.rgb is not None, timeout=10_000)
     type_class(qtbot, window, "thing")
-    window.controls.brush.setValue(9)
+    set_brush(window, 9)
     stroke(qtbot, window, [(40, 40), (60, 50)])
     edited = window.history.labels.copy()
     window.autosave()
@@ -135,7 +140,7 @@ def test_class_removal_renumbers_the_open_labels(qtbot, make_window, photos):
     for name in ("a", "b"):
         type_class(qtbot, window, name)
     window.classes.list.setCurrentRow(1)
-    window.controls.brush.setValue(7)
+    set_brush(window, 7)
     stroke(qtbot, window, [(10, 10), (30, 10)])
     assert window.history.labels[10, 20] == 2
     window.remove_class(0)
