@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import json
 import statistics
 import tempfile
 import time
@@ -185,6 +186,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--selftrained", type=Path, action="append", default=[],
                     help="an exported self-trained model folder (RUN/onnx); repeatable, LABEL=PATH allowed")
+    ap.add_argument("--photo-model", type=Path, help="photo model folder (default: the shipped resources/photo_model)")
     ap.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "real_photos.md")
     args = ap.parse_args(argv)
     import torch
@@ -194,15 +196,19 @@ def main(argv: Sequence[str] | None = None) -> None:
     from core.photo.export import export_photo_model
 
     ds = LayoutDataset(EVAL)
-    photo = Predictor(photo_model_folder(), device="cpu")
+    folder = args.photo_model or photo_model_folder()
+    photo = Predictor(folder, device="cpu")
     tmp = Path(tempfile.mkdtemp(prefix="zerolabel-raw-"))
     export_photo_model(tmp, radius=0)
+    manifest = json.loads((tmp / "manifest.json").read_text(encoding="utf-8"))
+    manifest.pop("refine", None)  # raw: no edge refinement of any kind
+    atomic_write_text(tmp / "manifest.json", json.dumps(manifest, indent=2) + "\n")
     models: list[tuple[str, Predict]] = [
         ("shapes demo model (baseline)", runtime_predict(Predictor(demo_model_folder(), device="cpu"))),
         ("photo model, raw (no refinement)", runtime_predict(Predictor(tmp, device="cpu"))),
-        ("photo model, guided-filter refinement (shipped)", runtime_predict(photo)),
+        ("photo model, guided filter (as shipped, through Predictor)", runtime_predict(photo)),
         ("photo model, refined, text similarity only (no WordNet)",
-         runtime_predict(Predictor(photo_model_folder(), device="cpu", text_encoder=text_only_names()))),
+         runtime_predict(Predictor(folder, device="cpu", text_encoder=text_only_names()))),
     ]
 
     def feats(image: np.ndarray, key: str) -> np.ndarray:
@@ -219,7 +225,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     classes = list(ds.classes[1:])
     lines = [f"# Real photos ({len(ds.ids('test'))} photos of resources/photo_eval, {len(classes)} classes)", "",
              "Command: `OMP_NUM_THREADS=2 nice -n 10 python -m bench.real_photos "
-             + " ".join(f"--selftrained {s}" for s in args.selftrained) + "`", ""]
+             + " ".join(f"--selftrained {s}" for s in args.selftrained)
+             + (f" --photo-model {args.photo_model}" if args.photo_model else "") + "`", ""]
     for protocol, title in (("project", "project protocol (every image with the whole class list)"),
                             ("present", "names-present protocol (each image with the names in its mask)")):
         lines += [f"## IoU, {title}", "", "| model | mIoU | " + " | ".join(classes) + " |",
@@ -236,6 +243,16 @@ def main(argv: Sequence[str] | None = None) -> None:
               f"negatives; head fit time (median of 5): {fit_s * 1000:.0f} ms.", "",
               "| class | strokes on | evaluated on | IoU |", "|---|---|---|---|", *rows, ""]
     print("\n".join(rows))
+    for spec in args.selftrained:
+        run = Path(str(spec).rpartition("=")[2]).parent
+        if (run / "selftrain-photos.json").is_file() and (run / "config.json").is_file():
+            info = json.loads((run / "selftrain-photos.json").read_text(encoding="utf-8"))
+            cfg = json.loads((run / "config.json").read_text(encoding="utf-8"))
+            lines.append(f"Self-trained `{run.name}`: folder {info['folder']}, classes {', '.join(info['classes'])}, "
+                         f"top-p {info['top_p']} %, {cfg['method']} on {cfg['backbone']} (ImageNet weights, "
+                         f"{'frozen' if cfg.get('freeze_backbone') else 'trained'}), {cfg['steps']} steps of "
+                         f"{cfg['batch_size']} crops of {cfg['image_size']} px, {cfg['embedding']} class embeddings.")
+            lines.append("")
     atomic_write_text(args.out, "\n".join(lines) + "\n")
     print(f"written to {args.out}")
 
