@@ -284,6 +284,9 @@ def run_selftrain(args: argparse.Namespace) -> int:
     from training.selftrain import selftrain
 
     select_device(args.device)
+    # Absolute paths: the recorded command (status.json) resumes from any directory, as train's does.
+    args.run, args.unlabeled, args.out = (str(Path(p).expanduser().absolute()) for p in (args.run, args.unlabeled,
+                                                                                       args.out))
     ensure_writable_folder(args.out)
     command = ["selftrain", args.run, "--unlabeled", str(args.unlabeled), "--top-p", str(args.top_p), "--rounds",
                str(args.rounds), "--steps", str(args.steps), "--out", args.out]

@@ -113,13 +113,15 @@ def test_pseudo_labels_keep_the_top_percent_of_each_unseen_class() -> None:
     assert label[0].tolist() == [2, 2, 255, 255, 255] and (label[1] == 255).all()
 
 
-def test_zs3net_trains_refits_and_selftrains(shapes: Path, tmp_path: Path) -> None:
+def test_zs3net_trains_refits_and_selftrains(shapes: Path, tmp_path: Path, monkeypatch) -> None:
     run = tmp_path / "zs3"
     best = Trainer(_cfg(shapes, run, "zs3net", steps=4, eval_every=4, gmmn_steps=10)).fit()
     model, ckpt = load_checkpoint(best)
     assert len(model.class_embeddings) == len(ckpt.split["seen"]) + len(ckpt.split["unseen"])
-    assert main(["selftrain", str(run), "--unlabeled", str(shapes / "JPEGImages"), "--steps", "2",
-                 "--out", str(tmp_path / "zs5")]) == 0
+    monkeypatch.chdir(tmp_path)  # relative paths are recorded absolute: the run resumes / lists from anywhere
+    assert main(["selftrain", "zs3", "--unlabeled", str(shapes / "JPEGImages"), "--steps", "2", "--out", "zs5"]) == 0
+    status = json.loads((tmp_path / "zs5" / "status.json").read_text())
+    assert status["status"] == "done" and status["command"][1] == str(run.absolute())
     out = tmp_path / "m.json"
     assert main(["eval", str(tmp_path / "zs5"), "--data", str(shapes), "--json", str(out), "--limit", "3"]) == 0
     assert json.loads(out.read_text())["unseen"]["mIoU"] is not None
