@@ -8,7 +8,7 @@ as medians, so load on the shared machine hits all of them alike.
    former post-processing (every class upsampled to full resolution, sigmoid/softmax, top-2 partition).
 2. ONNX Runtime (CPU) vs torch eager, same model and input (encode + score 5 classes).
 3. The encoder's achieved GFLOP/s vs this machine's measured float32 GEMM peak (torch.matmul), and ONNX Runtime
-   intra-op thread counts measured against each other (the default in core.inference.runtime.ORT_THREADS).
+   intra-op thread counts measured against each other (core.inference.runtime.default_threads).
 4. Batch pre-labelling: ``zerolabel predict`` (decode + predict + write, heatmaps off) vs the bare model loop on
    the same JPEGs at 1024x768, alternated.
 

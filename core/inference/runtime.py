@@ -37,9 +37,18 @@ __all__ = ["MAX_SIDE_FACTOR", "OnnxModel", "Prediction", "Predictor", "remove_sp
 MATCH = 0.9999
 #: Classes an 8-bit label map holds besides background (labelmap.txt allows 255 names, 255 is "ignore").
 MAX_CLASSES = 254
-#: ONNX Runtime threads (intra-op, inter-op) by default; ``ZEROLABEL_ORT_THREADS`` overrides intra-op
-#: (chosen by measurement, see bench/results/inference.md: 0 lets ONNX Runtime use every core).
-ORT_THREADS = (0, 1)
+#: ONNX Runtime inter-op threads; intra-op threads default to the CPUs this process may use, set explicitly
+#: (measured in bench/results/inference.md: on 2 cores, 2 explicit threads ran the encoder 1.6x faster than 1,
+#: and ONNX Runtime's own choice (0) no faster than 1). ``ZEROLABEL_ORT_THREADS`` or ``--threads`` override it.
+INTER_OP_THREADS = 1
+
+
+def default_threads() -> int:
+    """The CPUs this process may run on."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
 
 
 class ModelFolderError(ZerolabelError):
@@ -220,14 +229,15 @@ def _check_model_file(folder: Path, name: object) -> None:
 
 
 def session_options(threads: int | None = None):
-    """ONNX Runtime session options: quiet, all graph optimisations, thread counts from :data:`ORT_THREADS`."""
+    """ONNX Runtime session options: quiet, all graph optimisations, intra-op threads by measurement."""
     ort = _ort()
     options = ort.SessionOptions()
     options.log_severity_level = 3
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-    intra = threads if threads is not None else int(os.environ.get("ZEROLABEL_ORT_THREADS", ORT_THREADS[0]))
+    env = os.environ.get("ZEROLABEL_ORT_THREADS", "")
+    intra = threads if threads is not None else int(env) if env.isdigit() else default_threads()
     options.intra_op_num_threads = max(0, intra)
-    options.inter_op_num_threads = ORT_THREADS[1]
+    options.inter_op_num_threads = INTER_OP_THREADS
     return options
 
 
