@@ -269,6 +269,7 @@ class MainWindow(TeachMixin, DocumentsMixin, EditsMixin, MenusMixin, QMainWindow
     def _unknown(self, missing: dict, reasons: dict) -> None:
         if self.project is not None and (missing != self.classes.unknown or reasons != self.classes.reasons):
             self.classes.set_classes(self.project.classes, missing, reasons)
+            self._explain_class(self.classes.current())
 
     def heatmap(self, index: int) -> np.ndarray | None:
         r = self.result
@@ -304,6 +305,8 @@ class MainWindow(TeachMixin, DocumentsMixin, EditsMixin, MenusMixin, QMainWindow
             import cv2
 
             extra = heat_rgba(self.result.prediction.uncertainty, 0.85, cv2.COLORMAP_MAGMA)
+        if extra is None:
+            extra = self.stroke_overlay()
         self.canvas.extra_item.set_array(extra)
         self.undo_action.setEnabled(self.history.can_undo)
         self.redo_action.setEnabled(self.history.can_redo)

@@ -1,6 +1,7 @@
 """Save PNG screenshots of the app's main states (``make screenshots``), driving the real window offscreen.
 
-Usage: ``python -m gui.screenshots OUT_DIR`` (uses a throw-away settings file and project folder).
+Usage: ``python -m gui.screenshots OUT_DIR [--photos]`` (a throw-away settings file and project folder;
+``--photos``: only the real-photo screenshots ``photos-*.png``).
 """
 
 from __future__ import annotations
@@ -21,8 +22,90 @@ def wait(app, condition, timeout: float = 60.0) -> None:
         time.sleep(0.01)
 
 
+def brush(window, points, image_pixels: int) -> None:
+    """A brush (or eraser) stroke through image points, ``image_pixels`` wide at the current zoom."""
+    from PySide6.QtCore import Qt
+    from PySide6.QtTest import QTest
+
+    window.controls.brush.setValue(max(1, round(image_pixels * window.canvas.transform().m11())))
+    view = window.canvas.viewport()
+    pos = [window.canvas.mapFromScene(x + 0.5, y + 0.5) for x, y in points]
+    QTest.mousePress(view, Qt.MouseButton.LeftButton, pos=pos[0])
+    for p in pos[1:]:
+        QTest.mouseMove(view, p)
+    QTest.mouseRelease(view, Qt.MouseButton.LeftButton, pos=pos[-1])
+
+
+def photos(app, out: Path, scratch: str) -> None:
+    """The sample photos on the built-in photo model: masks, an unsupported name, strokes, the taught class."""
+    import shutil
+
+    import cv2
+
+    from core.photo import sample_photos_folder
+    from gui.app import settings
+    from gui.main_window import MainWindow
+    from gui.teach import PHOTO_CLASSES
+    from gui.teach_mixin import FLOWER
+
+    folder = Path(scratch) / "my-photos"
+    shutil.copytree(sample_photos_folder(), folder, ignore=shutil.ignore_patterns("*.md"))
+    view = cv2.imread(str(folder / "china.jpg"))  # another view of the lake: its right part, mirrored
+    cv2.imwrite(str(folder / "lake.jpg"), cv2.flip(view[:, 240:], 1))
+    window = MainWindow(settings())
+    window.recovery_policy = "discard"
+    window.resize(1360, 820)
+    window.use_builtin("photos")
+    window.show()
+    wait(app, lambda: window.model_info[1] != "")
+    window.open_path(folder)
+    for name in PHOTO_CLASSES:
+        window.add_class(name)
+    window._color(PHOTO_CLASSES.index("flower"), FLOWER)  # as open_samples does: not sky's blue
+
+    def shot(image_id: str, name: str, names=PHOTO_CLASSES, settle: float = 0.3) -> None:
+        window.show_image(image_id)
+        wait(app, lambda: window.image_id == image_id and window.result is not None
+             and window.result.image_id == image_id and set(window.result.names) | set(window.result.taught)
+             >= set(names))
+        window.navigator.wait_for_thumbnails()
+        end = time.monotonic() + settle
+        while time.monotonic() < end:
+            app.processEvents()
+        window.grab().save(str(out / name))
+
+    shot("chelsea", "photos-1-cat.png")
+    shot("coffee", "photos-2-cup.png")
+    shot("astronaut", "photos-3-person.png")
+    window.add_class("sky")
+    wait(app, lambda: "sky" in window.classes.unknown)
+    shot("china", "photos-4-unsupported.png")
+    window.classes.list.setCurrentRow(0)
+    window.classes.list.setCurrentRow(len(PHOTO_CLASSES))  # the status bar says why it is not predicted
+    app.processEvents()
+    window.grab().save(str(out / "photos-4-unsupported.png"))
+    for points in ([(20, 20), (150, 25), (250, 60)], [(560, 30), (620, 15)]):
+        brush(window, points, 14)
+    window.controls.set_tool("eraser")
+    for points in ([(20, 300), (150, 400), (600, 410)], [(340, 150), (350, 300)], [(420, 230), (520, 240)]):
+        brush(window, points, 14)
+    window.controls.set_tool("brush")
+    app.processEvents()
+    window.grab().save(str(out / "photos-5-strokes.png"))
+    window.teach_strokes()
+    wait(app, lambda: "sky" in window.taught_classes)
+    shot("lake", "photos-6-taught.png", names=(*PHOTO_CLASSES, "sky"))
+    window.controls.layer.setCurrentIndex(1)  # the taught class's heatmap
+    app.processEvents()
+    window.grab().save(str(out / "photos-7-taught-heatmap.png"))
+    window.controls.layer.setCurrentIndex(0)
+    window.close()
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
+    only_photos = "--photos" in argv
+    argv = [a for a in argv if a != "--photos"]
     out = Path(argv[0] if argv else "docs/screenshots")
     out.mkdir(parents=True, exist_ok=True)
     scratch = tempfile.mkdtemp(prefix="zerolabel-shots-")
@@ -37,9 +120,14 @@ def main(argv: list[str] | None = None) -> int:
     from gui.main_window import MainWindow
 
     app = QApplication.instance() or QApplication([])
+    photos(app, out, scratch)
+    if only_photos:
+        print(f"screenshots in {out}")
+        return 0
     window = MainWindow(settings())
+    window.recovery_policy = "discard"
     window.resize(1360, 820)
-    window.load_model("")
+    window.use_builtin("shapes")
     window.show()
     window.open_path(sample_images_folder())
     wait(app, lambda: window.rgb is not None and window.model_info[1] != "")

@@ -15,6 +15,7 @@ from gui.teach import BUILTINS, PHOTO_CLASSES, StrokeRecorder, head_path, sample
 from gui.workers import TeachRequest, image_key
 
 ERASER = "\0eraser"
+FLOWER = (233, 30, 99)
 TEACH_SHORTCUT = "Ctrl+L"
 
 
@@ -29,6 +30,7 @@ class TeachMixin:
         self.worker.taught.connect(self._taught)
         self.worker.teach_failed.connect(self._teach_failed)
         self.classes.teach_requested.connect(self.teach_strokes)
+        self.classes.current_changed.connect(self._explain_class)
         self._stroke_last = None
         self.canvas.viewport().installEventFilter(self)
 
@@ -55,6 +57,7 @@ class TeachMixin:
         if name == "photos" and self.project is not None and not self.project.classes and not self.project.read_only:
             for cls in PHOTO_CLASSES:
                 self.add_class(cls)
+            self._color(PHOTO_CLASSES.index("flower"), FLOWER)  # its own colour is close to sky's
         return True
 
     # -- strokes ------------------------------------------------------------------------------------------
@@ -88,6 +91,22 @@ class TeachMixin:
         radius = self.canvas.brush_radius() if hasattr(self.canvas, "brush_radius") else self.canvas.brush_size / 2
         self.recorder.segment(name, a, b, radius)
 
+    def _explain_class(self, row: int) -> None:
+        """A selected class that is not predicted says why in the status bar (the tooltip's sentence)."""
+        if self.project is not None and 0 <= row < len(self.project.names):
+            reason = self.classes.reasons.get(self.project.names[row])
+            if reason:
+                self.statusBar().showMessage(f"{reason[0].upper()}{reason[1:]}.", 15000)
+
+    def stroke_overlay(self) -> np.ndarray | None:
+        """The strokes waiting to be taught: "not this class" (eraser) strokes as a white veil, so they show."""
+        if self.recorder is None or ERASER not in self.recorder.masks:
+            return None
+        mask = self.recorder.masks[ERASER]
+        rgba = np.zeros((*mask.shape, 4), np.uint8)
+        rgba[mask > 0] = (255, 255, 255, 150)
+        return rgba
+
     def teach_strokes(self) -> None:
         """Send this image's strokes to the worker, which fits the stroke head and saves it in the project."""
         if self.project is None or self.history is None or self.rgb is None:
@@ -97,6 +116,7 @@ class TeachMixin:
             self.error("No strokes to teach from", "Pick the class, paint a few strokes of it on this image with "
                        "the brush (and a few on what it is not, with another class or the eraser), then teach.")
             return
+        self.canvas.extra_item.set_array(None)
         strokes, negatives = teach_samples(self.recorder.take(), self.history.labels, self.project.names, ERASER)
         self.statusBar().showMessage(f"Teaching {', '.join(strokes) or 'background'} from strokes…")
         path = "" if self.project.read_only else str(head_path(self.project.root))

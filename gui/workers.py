@@ -20,6 +20,7 @@ from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import cv2
 import numpy as np
 from PySide6.QtCore import QObject, Signal, Slot
 
@@ -194,7 +195,7 @@ class PredictWorker(QObject):
             pred = p.predict(request.image, names, calibration=request.calibration, key=request.key or None)
             lut = np.zeros(256, np.uint8)
             lut[1:len(names) + 1] = [every.index(n) + 1 for n in names]
-            labels = lut[pred.labels]
+            labels = cv2.LUT(pred.labels, lut)  # a table look-up, ~10x numpy's gather at 12 MP
             score = pred.label_score() if taught or request.threshold > 0 else None
         else:  # no name the model can score (all unsupported or taught): encode only, for strokes and switching
             p.features(request.image, request.key or None)

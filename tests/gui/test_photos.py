@@ -97,7 +97,8 @@ def test_teach_sky_by_strokes_predicts_it_on_the_next_image_and_is_saved(qtbot, 
     qtbot.waitUntil(lambda: window.taught_classes == ["sky"] or window.last_error is not None, timeout=30_000)
     assert window.last_error is None and window.taught_classes == ["sky"], window.last_error
     assert (window.project.root / HEAD_FILE).is_file() and window.teach_seconds < 30
-    assert "sky" not in window.classes.unknown or window.classes.unknown == {}
+    qtbot.waitUntil(lambda: "sky" not in window.classes.unknown, timeout=30_000)  # taught: no longer flagged
+    print(f"\nteach 'sky' from strokes on a 640x427 photo: {window.teach_seconds * 1000:.0f} ms")
     # the other image: sky at the top, nothing of it at the bottom
     window.step_image(1)
     qtbot.waitUntil(lambda: window.image_id == "b_view" and window.result is not None
