@@ -57,6 +57,7 @@ def build_parser(extra: Sequence[object] = ()) -> argparse.ArgumentParser:
     from core import demo
     from core.data import cli as data_cli
     from core.embeddings import cli as embeddings_cli
+    from core.formats import cli as formats_cli
     from core.inference import batch as inference_cli
 
     parser = argparse.ArgumentParser(
@@ -65,7 +66,7 @@ def build_parser(extra: Sequence[object] = ()) -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"zerolabel {__version__}")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (data_cli, embeddings_cli, inference_cli, demo, *extra):
+    for module in (data_cli, embeddings_cli, inference_cli, formats_cli, demo, *extra):
         module.register(subparsers)
     return parser
 

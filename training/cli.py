@@ -326,8 +326,10 @@ def run_eval(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """The ``zerolabel`` console script: core's commands plus ``train`` and ``eval``."""
-    return core_cli.main(argv, extra=(sys.modules[__name__],))
+    """The ``zerolabel`` console script: core's commands plus ``train``, ``eval`` and ``selftrain-photos``."""
+    from training import photo_selftrain
+
+    return core_cli.main(argv, extra=(sys.modules[__name__], photo_selftrain))
 
 
 if __name__ == "__main__":
