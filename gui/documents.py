@@ -119,7 +119,6 @@ class DocumentsMixin:
         h, w = rgb.shape[:2]
         self.statusBar().showMessage(f"{image_id}: {w}×{h}" + (" (recovered edits)" if from_autosave else ""), 5000)
         self.schedule_prediction(0)
-        self.prefetch_neighbours()
 
     def _unload(self, keep_picture: bool = False) -> None:
         self.rgb, self.history, self.result, self.pred_labels = None, None, None, None

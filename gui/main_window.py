@@ -168,7 +168,6 @@ class MainWindow(TeachMixin, DocumentsMixin, EditsMixin, MenusMixin, QMainWindow
         if note:
             self.statusBar().showMessage(note, 10000)
         self.schedule_prediction(0)
-        self.prefetch_neighbours()
 
     def _show_model(self) -> None:
         name, device, text = self.model_info
@@ -240,6 +239,7 @@ class MainWindow(TeachMixin, DocumentsMixin, EditsMixin, MenusMixin, QMainWindow
         kind = "encoder + scorer" if result.encoded else "scorer only"
         self.status_latency.setText(f"Last prediction {1000 * result.seconds:.0f} ms ({kind})")
         self._update_draft()
+        self.prefetch_neighbours()  # after this image's draft: encoding ahead never delays it
 
     def _update_draft(self) -> None:
         """Predicted labels in the project's numbering, thresholded; they become the labels of a draft.
