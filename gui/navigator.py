@@ -1,6 +1,7 @@
 """The image navigator: a thumbnail per image with its status (unlabeled / draft / done / error / unsaved).
 
-Thumbnails are decoded in a thread pool (the UI thread never waits on disk) and arrive one by one.
+Thumbnails are decoded in a thread pool (the UI thread never waits on disk) and arrive one by one. A bar above the
+list filters it by status (unlabeled / draft / done / needs review) and searches the names.
 """
 
 from __future__ import annotations
@@ -11,14 +12,17 @@ import cv2
 import numpy as np
 from PySide6.QtCore import QObject, QRunnable, QSize, Qt, QThreadPool, Signal
 from PySide6.QtGui import QBrush, QColor, QIcon, QPixmap
-from PySide6.QtWidgets import QListWidget, QListWidgetItem
+from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLineEdit, QListWidget, QListWidgetItem, QWidget
 
 from gui.overlay import to_qimage
 
 THUMB = 64
 STATUS_COLOURS = {"unlabeled": QColor(150, 150, 150), "draft": QColor(230, 170, 40),
                   "done": QColor(70, 180, 90), "error": QColor(220, 60, 60),
-                  "unsaved": QColor(220, 60, 60)}  # a save failed: the edits are held by the window
+                  "unsaved": QColor(220, 60, 60),  # a save failed: the edits are held by the window
+                  "review": QColor(90, 140, 230)}  # sent back by a reviewer
+FILTERS = (("All images", ()), ("Unlabeled", ("unlabeled",)), ("Draft", ("draft",)), ("Done", ("done",)),
+           ("Needs review", ("review",)), ("Problems", ("error", "unsaved")))
 
 
 class _Signals(QObject):
@@ -61,6 +65,50 @@ class Navigator(QListWidget):
         self._generation = 0  # a thumbnail of a folder opened before never lands on an image of the same id
         self.itemActivated.connect(self._activated)
         self.itemClicked.connect(self._activated)
+        self.bar = QWidget(self)  # in the list's top margin, so the list stays the dock's one widget
+        self.search = QLineEdit()
+        self.search.setPlaceholderText("Search names…")
+        self.search.setClearButtonEnabled(True)
+        self.filter = QComboBox()
+        for text, _statuses in FILTERS:
+            self.filter.addItem(text)
+        self.filter.setToolTip("Show only images with this status")
+        row = QHBoxLayout(self.bar)
+        row.setContentsMargins(2, 2, 2, 2)
+        row.setSpacing(2)
+        row.addWidget(self.search, 1)
+        row.addWidget(self.filter)
+        self.search.textChanged.connect(self.apply_filter)
+        self.filter.currentIndexChanged.connect(self.apply_filter)
+        self.search.returnPressed.connect(self._open_first_shown)
+        self.setViewportMargins(0, self.bar.sizeHint().height(), 0, 0)
+
+    def resizeEvent(self, event) -> None:  # noqa: N802 (Qt API)
+        super().resizeEvent(event)
+        r = self.contentsRect()
+        self.bar.setGeometry(r.x(), r.y(), r.width(), self.bar.sizeHint().height())
+
+    def focus_search(self) -> None:
+        self.search.setFocus()
+        self.search.selectAll()
+
+    def apply_filter(self) -> None:
+        """Hide the images whose status or name does not match the bar; returns nothing, see :meth:`shown`."""
+        statuses = FILTERS[max(0, self.filter.currentIndex())][1]
+        words = self.search.text().lower().split()
+        for image_id, item in self._items.items():
+            status = item.data(Qt.ItemDataRole.UserRole + 1)
+            hide = bool(statuses) and status not in statuses or any(w not in image_id.lower() for w in words)
+            item.setHidden(hide)
+
+    def shown(self) -> list[str]:
+        """The image ids the list shows now, in order."""
+        return [i for i, item in self._items.items() if not item.isHidden()]
+
+    def _open_first_shown(self) -> None:
+        shown = self.shown()
+        if shown:
+            self.image_chosen.emit(shown[0])
 
     def set_images(self, images: dict[str, Path], status: dict[str, str]) -> None:
         self._pool.clear()
@@ -77,6 +125,7 @@ class Navigator(QListWidget):
             self._items[image_id] = item
             self.set_status(image_id, status.get(image_id, "unlabeled"))
             self._pool.start(_Thumb(image_id, path, self._signals, self._generation))
+        self.apply_filter()
 
     def set_status(self, image_id: str, status: str) -> None:
         item = self._items.get(image_id)
@@ -85,6 +134,8 @@ class Navigator(QListWidget):
         item.setText(f"{image_id}\n{status}")
         item.setForeground(QBrush(STATUS_COLOURS.get(status, QColor(200, 200, 200))))
         item.setData(Qt.ItemDataRole.UserRole + 1, status)
+        if self.filter.currentIndex() > 0:  # an image whose status changes may leave the filtered list
+            self.apply_filter()
 
     def status(self, image_id: str) -> str | None:
         item = self._items.get(image_id)
