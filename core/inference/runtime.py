@@ -325,17 +325,28 @@ class Predictor:
         self.features(load(), key)
         return True
 
+    def _refine(self, feats, logits: np.ndarray) -> np.ndarray:
+        """The post-process the manifest asks for (``refine``: ``grabcut`` snaps each class to colour edges)."""
+        if self.model.manifest.get("refine") != "grabcut" or not len(logits):
+            return logits
+        from core.photo.grabcut import grabcut_logits
+
+        guide = feats[list(self.model.manifest["features"]).index("guide")][0, :3]
+        return grabcut_logits(guide, logits)
+
     def _class_logits(self, full: str, feats, names: list[str]) -> tuple[np.ndarray, np.ndarray | None]:
         """``[C, h, w]`` logits (and background), scoring only the classes not cached for this image."""
         if not self._per_class or not names:
             matrix = self.text.embed(names) if names else np.zeros((0, max(1, self.text.dim)), np.float32)
-            return self.model.logits(feats, names, matrix)
+            logits, background = self.model.logits(feats, names, matrix)
+            return self._refine(feats, logits), background
         with self._lock:
             cached = dict(self._logits.get(full, {}))
         missing = list(dict.fromkeys(n for n in names if n not in cached))
         if missing or (self.model.softmax and "\0background" not in cached):
             ask = missing or names[:1]
             logits, background = self.model.logits(feats, ask, self.text.embed(ask))
+            logits = self._refine(feats, logits)
             cached.update(zip(ask, logits, strict=True))
             if background is not None:
                 cached["\0background"] = background
