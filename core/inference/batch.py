@@ -17,6 +17,7 @@ import sys
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
+from core.annotation.store import acquire_lock, release_lock
 from core.data.base import BACKGROUND
 from core.data.labelmap import LabelMap
 from core.data.layout import LABELMAP, DatasetWriter
@@ -182,12 +183,17 @@ def run_predict(args: argparse.Namespace) -> int:
     outputs = Outputs(out, tuple(names), args.heatmaps, args.format in ("coco", "both"))
     outputs.check_names()
     split = "predicted" if shards == 1 else f"predicted-shard-{shard}-of-{shards}"
-    if args.engine == "ray":
-        from core.inference.ray_engine import run_ray
+    prepare_output(out, names)
+    token = acquire_lock(out, "zerolabel predict")  # the app (or another predict) may not write here meanwhile
+    try:
+        if args.engine == "ray":
+            from core.inference.ray_engine import run_ray
 
-        failures = run_ray(args, folder, outputs, items, split)
-    else:
-        failures = _run_local(args, folder, outputs, items, split)
+            failures = run_ray(args, folder, outputs, items, split)
+        else:
+            failures = _run_local(args, folder, outputs, items, split)
+    finally:
+        release_lock(out, token)
     if outputs.coco:
         done = sorted(i for i, _ in items if outputs.done(i))
         assemble_coco(outputs, done, out / ("coco.json" if shards == 1 else f"coco-shard-{shard}-of-{shards}.json"))

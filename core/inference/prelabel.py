@@ -19,6 +19,7 @@ import numpy as np
 
 from core.data.layout import IMAGES, LABELS, DatasetWriter
 from core.errors import ZerolabelError
+from core.formats.rle import rle_encode
 from core.io.atomic import atomic_write_text
 from core.io.image import IMAGE_SUFFIXES, write_image
 
@@ -93,14 +94,6 @@ def write_outputs(outputs: Outputs, writer: DatasetWriter, sample_id: str, sourc
     writer.add(sample_id, None, pred.labels)
 
 
-def rle(mask: np.ndarray) -> dict:
-    """COCO uncompressed RLE (column-major counts, starting with a run of zeros)."""
-    flat = np.asfortranarray(mask).ravel(order="F").astype(np.uint8)
-    changes = np.flatnonzero(np.diff(np.concatenate([[0], flat, [1 - flat[-1] if flat.size else 0]])))
-    counts = np.diff(np.concatenate([[0], changes])).tolist()
-    return {"size": list(mask.shape), "counts": counts}
-
-
 def coco_fragment(file_name: str, pred) -> dict:
     """The image entry and its annotations (ids are assigned when the fragments are assembled)."""
     h, w = pred.labels.shape
@@ -111,7 +104,7 @@ def coco_fragment(file_name: str, pred) -> dict:
         if mask.any():
             ys, xs = np.nonzero(mask)
             annotations.append({
-                "category_id": c, "iscrowd": 0, "segmentation": rle(mask), "area": int(mask.sum()),
+                "category_id": c, "iscrowd": 0, "segmentation": rle_encode(mask), "area": int(mask.sum()),
                 "bbox": [int(xs.min()), int(ys.min()), int(xs.max() - xs.min() + 1), int(ys.max() - ys.min() + 1)],
                 "score": float(scores[c - 1]),
             })

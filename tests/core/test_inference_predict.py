@@ -162,3 +162,25 @@ def test_a_huge_image_is_labelled_in_bounded_memory() -> None:
     pred = predictor.predict(image, ["red circle", "blue square"])
     assert pred.labels.shape == (10000, 10000)
     assert pred.heatmap(0, (0, 100, 0, 100)).shape == (100, 100)
+
+
+def test_predict_into_a_project_another_live_process_holds_is_refused(onnx_model, tmp_path: Path, capsys) -> None:
+    """The project lock covers `predict` too: a live holder (here a real child process) keeps it out."""
+    import subprocess
+    import sys
+
+    images, out = _images(tmp_path / "images", 1), tmp_path / "out"
+    out.mkdir()
+    holder = subprocess.Popen([sys.executable, "-c", (
+        "import sys, time; from core.annotation.store import acquire_lock; acquire_lock(sys.argv[1], 'the app'); "
+        "print('held', flush=True); time.sleep(60)"), str(out)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        assert _predict(onnx_model[1], images, out) == 2
+        assert str(holder.pid) in capsys.readouterr().err
+        assert not (out / "SegmentationClass").exists()
+    finally:
+        holder.kill()
+        holder.wait()
+    assert _predict(onnx_model[1], images, out) == 0  # a dead holder's lock is taken over
+    assert not (out / ".zerolabel.lock").exists()
