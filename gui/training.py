@@ -24,7 +24,7 @@ from PySide6.QtWidgets import (
 )
 
 from gui import training_checks as checks
-from gui.training_pages import WizardPages
+from gui.training_pages import TASK_HELP, WizardPages
 
 PAGES = ("1. What to do", "2. Data and classes", "3. Model", "4. Run")
 
@@ -137,7 +137,7 @@ class TrainingDialog(WizardPages, QDialog):
         if not errors:
             self.go(index + 1)
             if index == 1 and self.kind != "selftrain":
-                self.data_note.setText(self._summary)
+                self.data_summary.setText(self._summary)
         return not errors
 
     @property
@@ -154,17 +154,7 @@ class TrainingDialog(WizardPages, QDialog):
             self._run_selected(self.runs.currentItem())
         for w in (self.embedding, self.backbone, self.pretrained, self.preset):
             w.setEnabled(self.kind in ("rn", "zs3net", "spnet"))
-        self.task_help.setText({
-            "rn": "Relation Network (RN paper): a binary map per class from the image and the class name's vector; "
-                  "good at classes it never saw.",
-            "zs3net": "ZS3Net: DeepLabv3+ on the seen classes, then a generator makes features for the unseen "
-                      "names and the classifier is refit.",
-            "spnet": "SPNet: pixel features projected onto the class names' vectors (calibrate in the app).",
-            "selftrain": "ZS5Net: a ZS3Net run labels a folder of unlabeled images itself (its most confident "
-                         "pixels of each unseen class) and trains on them.",
-            "finetune": "Continue from a run's weights on new labeled data, e.g. the images of this project you "
-                        "marked done: a class that started zero-shot improves with each corrected image.",
-        }[self.kind])
+        self.task_help.setText(TASK_HELP[self.kind])
 
     def method(self) -> tuple[str, str]:
         """The ``--method`` of this run (a fine-tune takes its run's) and an error."""
@@ -347,7 +337,7 @@ class TrainingDialog(WizardPages, QDialog):
             self.losses[0].append(msg.step)
             self.losses[1].append(msg.loss)
         elif isinstance(msg, EvalDone):
-            self.evaluation.setText(f"step {msg.step}: seen-class validation mIoU {msg.score:.3f}"
+            self.evaluation.setText(f"step {msg.step}: validation score {checks.explain_score(msg.score)}"
                                     + (" (best so far)" if msg.best else ""))
         elif isinstance(msg, Log):
             self.log.appendPlainText(msg.text)

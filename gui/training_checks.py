@@ -124,3 +124,16 @@ def check_selftrain(base: str, unlabeled: str) -> list[str]:
     elif len(UnlabeledFolder(unlabeled)) == 0:
         errors.append(f"{unlabeled}: no images (.jpg, .png, …) in this folder or below it.")
     return errors
+
+
+SCORE_WORDS = ((0.1, "the model has not learned yet; train longer or label more images"),
+               (0.3, "learning: drafts will be rough; train longer or label more images"),
+               (0.5, "usable drafts: expect to correct the edges"),
+               (1.01, "good drafts of the seen classes"))
+
+
+def explain_score(score: float) -> str:
+    """A validation score (mIoU on the seen classes, 0..1) in a labeler's words, e.g. "0.04: the model has not
+    learned yet; train longer or label more images"."""
+    words = next(text for limit, text in SCORE_WORDS if score < limit)
+    return f"{score:.2f}: {words} (mean IoU of the seen classes on the validation images)"

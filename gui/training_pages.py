@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import time
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -29,9 +29,24 @@ from PySide6.QtWidgets import (
 
 from gui import training_checks as checks
 
-TASKS = [("Train a Relation Network (RN)", "rn"), ("Train ZS3Net (DeepLabv3+ and a feature generator)", "zs3net"),
-         ("Train SPNet", "spnet"), ("Self-train (ZS5Net) on a folder of unlabeled images", "selftrain"),
-         ("Fine-tune an existing run (e.g. on this project's corrected images)", "finetune")]
+TASKS = [("Train from a public dataset or a labeled folder · Relation Network (RN)", "rn"),
+         ("Train from a public dataset · ZS3Net (DeepLabv3+ and a feature generator)", "zs3net"),
+         ("Train from a public dataset · SPNet", "spnet"),
+         ("Improve on my unlabeled folder · self-training (ZS5Net)", "selftrain"),
+         ("Learn the classes of my done images · fine-tune an existing run", "finetune")]
+TASK_HELP = {
+    "rn": "Train from a public dataset or a labeled folder. Method: Relation Network (RN paper), a binary map per "
+          "class from the image and the class name's vector; good at classes it never saw.",
+    "zs3net": "Train from a public dataset. Method: ZS3Net, DeepLabv3+ on the seen classes, then a generator makes "
+              "features for the unseen names and the classifier is refit.",
+    "spnet": "Train from a public dataset. Method: SPNet, pixel features projected onto the class names' vectors "
+             "(calibrate in the app).",
+    "selftrain": "Improve on my unlabeled folder. Method: ZS5Net self-training, a ZS3Net run labels a folder of "
+                 "unlabeled images itself (its most confident pixels of each unseen class) and trains on them.",
+    "finetune": "Learn the classes of my done images. Method: fine-tuning, continue from a run's weights on new "
+                "labeled data, e.g. the images of this project you marked done: a class that started zero-shot "
+                "improves with each corrected image.",
+}
 ENCODERS = ["glove50", "minilm", "word2vec:/path/to/GoogleNews-vectors-negative300.bin",
             "fasttext:/path/to/cc.en.300.bin", "attributes:/path/to/class_attributes.txt"]
 
@@ -60,6 +75,15 @@ def encoder_spec(path: str) -> str:
 
 class WizardPages:
     """Builds the four pages; the dialog keeps the widgets as attributes."""
+
+    def update_data_summary(self) -> None:
+        """The split's summary (seen / unseen classes, images) while the data page is filled, not only on Next."""
+        if self.task.currentData() == "selftrain":
+            self.data_summary.setText("")
+            return
+        errors, names, summary = checks.check_data(self.data_kind.currentData(), self.data.text().strip(),
+                                                   self.unseen.text())
+        self.data_summary.setText("" if errors else summary)
 
     def _fill_splits(self) -> None:
         """The papers' splits of the chosen dataset kind (all of them for a folder in our layout)."""
@@ -141,6 +165,15 @@ class WizardPages:
         form.addRow("Fine-tune from", self.init_row)
         form.addRow("", self.freeze)
         form.addRow("", self.data_note)
+        self.data_summary = QLabel()  # seen / unseen classes, shown as soon as the fields name a usable dataset
+        self.data_summary.setWordWrap(True)
+        self.data_summary.setStyleSheet("color: #262;")
+        form.addRow("", self.data_summary)
+        self._data_timer = QTimer(page, singleShot=True, interval=300)
+        self._data_timer.timeout.connect(self.update_data_summary)
+        for signal in (self.data.textChanged, self.unseen.textChanged, self.data_kind.currentIndexChanged):
+            signal.connect(self._data_timer.start)
+        self._data_timer.start()
         self.data_form = form
         self.self_box = QGroupBox("Self-training (ZS5Net): pseudo-labels for the unseen classes on unlabeled images")
         sform = QFormLayout(self.self_box)

@@ -140,9 +140,12 @@ def test_the_wizard_checks_each_page_and_pause_holds_the_trainer(qtbot, dialog, 
     dialog.next_button.click()  # no data yet: the page says so and stays
     assert dialog.pages.currentIndex() == 1 and "Choose the labeled data" in dialog.problems.text()
     dialog.data.setText(str(shapes))
+    # the seen / unseen summary appears while the page is filled, before Next
+    qtbot.waitUntil(lambda: "unseen (" in dialog.data_summary.text(), timeout=5_000)
+    assert "24 training images" in dialog.data_summary.text() and dialog.pages.currentIndex() == 1
     dialog.next_button.click()
     assert dialog.pages.currentIndex() == 2 and dialog.problems.text() == ""
-    assert "unseen (" in dialog.data_note.text() and "24 training images" in dialog.data_note.text()
+    assert "unseen (" in dialog.data_summary.text() and "24 training images" in dialog.data_summary.text()
     dialog.device.setCurrentIndex(dialog.device.findData("cuda"))
     dialog.start_button.click()
     assert ("No NVIDIA GPU" in dialog.problems.text()) == (not has_nvidia_gpu())
@@ -298,3 +301,19 @@ def test_a_picked_vector_file_becomes_the_matching_encoder_spec():
     assert encoder_spec("/d/crawl-300d-2M.vec") == "fasttext:/d/crawl-300d-2M.vec"
     assert encoder_spec("/d/class_attribute_labels_continuous.txt").startswith("attributes:")
     assert encoder_spec("") == ""
+
+
+def test_the_wizard_speaks_a_labelers_language(qtbot, dialog):
+    from gui.training_checks import explain_score
+    from training.messages import EvalDone
+
+    labels = [dialog.task.itemText(i) for i in range(dialog.task.count())]
+    for words in ("Learn the classes of my done images", "Improve on my unlabeled folder",
+                  "Train from a public dataset"):
+        assert any(label.startswith(words) for label in labels)
+    dialog.task.setCurrentIndex([key for _, key in TASKS].index("selftrain"))
+    assert "ZS5Net" in dialog.task_help.text() and dialog.task_help.text().startswith("Improve on my unlabeled")
+    assert explain_score(0.04).startswith("0.04: the model has not learned yet; train longer or label more images")
+    assert "good drafts" in explain_score(0.72) and "rough" in explain_score(0.2)
+    dialog._message(EvalDone(step=40, score=0.04, best=True))
+    assert "0.04: the model has not learned yet" in dialog.evaluation.text()
