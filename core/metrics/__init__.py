@@ -9,6 +9,7 @@ Example:
     (1.0, 1.0, 1.0)
 """
 
+from core.metrics.calibration import apply_calibration, calibration_offsets, check_gamma
 from core.metrics.confusion import (
     IGNORE_INDEX,
     ConfusionMatrix,
@@ -35,7 +36,10 @@ __all__ = [
     "MetricsError",
     "SizeStats",
     "SubsetMetrics",
+    "apply_calibration",
     "calibrate",
+    "calibration_offsets",
+    "check_gamma",
     "check_contract",
     "evaluate",
     "format_table",

@@ -68,7 +68,11 @@ def restrict_scores(scores: np.ndarray, allowed_indices: Iterable[int]) -> np.nd
 
 
 def calibrate(scores: np.ndarray, seen_indices: Iterable[int], gamma: float) -> np.ndarray:
-    """Subtract ``gamma`` from the scores of the seen classes (SPNet-C calibration for GZLSS).
+    """Subtract ``gamma`` from the score rows ``seen_indices`` (SPNet-C calibration for GZLSS).
+
+    The rule for *which* rows are seen (named seen classes, and background when the model scores it) belongs to
+    :func:`core.metrics.calibration.calibration_offsets`, which eval, predict and the app use; this index form
+    serves :class:`~core.metrics.Evaluator` callers that already hold the indices.
 
     Seen classes dominate the argmax of a model trained on them only; lowering their scores by a constant lets
     unseen classes win where the model hesitates.
@@ -78,9 +82,12 @@ def calibrate(scores: np.ndarray, seen_indices: Iterable[int], gamma: float) -> 
         >>> int(calibrate(s, [0], 0.2).argmax(axis=0)[0, 0])
         1
     """
+    from core.metrics.calibration import check_gamma
+
     num_classes = _class_axis_size(np.asarray(scores))
     seen = _indices(seen_indices, num_classes, "seen")
     out = _float_copy(scores)
+    gamma = check_gamma(gamma)  # the one validation; which rows count as seen is the caller's (see calibration)
     if gamma:
         out[..., seen, :, :] -= out.dtype.type(gamma)
     return out
