@@ -9,12 +9,14 @@ photo model's features and every image's draft then shows the taught classes. Th
 from __future__ import annotations
 
 import numpy as np
-from PySide6.QtCore import QEvent, Qt
+from PySide6.QtCore import QEvent, Qt, QTimer
 
 from gui.teach import BUILTINS, PHOTO_CLASSES, StrokeRecorder, head_path, samples_folder, teach_samples
 from gui.workers import TeachRequest, image_key
 
 ERASER = "\0eraser"
+#: The labeler stays this long on an image before its neighbours are encoded (flipping through costs nothing).
+PREFETCH_DWELL_MS = 250
 FLOWER = (233, 30, 99)
 TEACH_SHORTCUT = "Ctrl+L"
 
@@ -27,6 +29,7 @@ class TeachMixin:
         self.taught_classes: list[str] = []
         self.teach_seconds: float | None = None
         self._prefetch_seq = 0
+        self._prefetch_timer = QTimer(self, singleShot=True, interval=PREFETCH_DWELL_MS, timeout=self._prefetch_now)
         self.worker.taught.connect(self._taught)
         self.worker.teach_failed.connect(self._teach_failed)
         self.classes.teach_requested.connect(self.teach_strokes)
@@ -141,7 +144,11 @@ class TeachMixin:
 
     # -- encode ahead -------------------------------------------------------------------------------------
     def prefetch_neighbours(self) -> None:
-        """Decode and encode the next and previous images in the background (bounded caches)."""
+        """Decode and encode the next and previous images in the background (bounded caches), once the labeler
+        has stayed on this image for :data:`PREFETCH_DWELL_MS`."""
+        self._prefetch_timer.start()
+
+    def _prefetch_now(self) -> None:
         if self.project is None or self.image_id not in self.project.ids:
             return
         ids = self.project.ids
