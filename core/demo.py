@@ -34,6 +34,8 @@ NEIGHBOURS = 3
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     """Add ``zerolabel demo`` to the top-level parser."""
+    from core.cli import number
+
     p = subparsers.add_parser(
         "demo",
         help="run the foundation end to end on a generated dataset (no download, no trained model)",
@@ -42,9 +44,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--out", type=Path, default=Path("demo-output"), help="output folder (default demo-output)")
     p.add_argument("--provider", default="glove50", help="embedding provider (default glove50)")
-    p.add_argument("--train", type=int, default=120, help="training images (default 120)")
-    p.add_argument("--test", type=int, default=60, help="test images (default 60)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--train", type=number(int, 1, 100_000), default=120, help="training images (default 120)")
+    p.add_argument("--test", type=number(int, 1, 100_000), default=60, help="test images (default 60)")
+    p.add_argument("--seed", type=number(int, 0), default=0)
     p.set_defaults(func=run)
 
 

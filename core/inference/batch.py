@@ -12,12 +12,12 @@ sorted file list deterministically so N processes share one folder. An OUT made 
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 from core.annotation.store import acquire_lock, release_lock
+from core.cli import number
 from core.data.base import BACKGROUND
 from core.data.labelmap import LabelMap
 from core.data.layout import LABELMAP, DatasetWriter
@@ -44,12 +44,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, help="output dataset folder")
     p.add_argument("--format", choices=("voc", "coco", "both"), default="voc")
     p.add_argument("--heatmaps", action="store_true", help="also write one heatmap PNG per class")
-    p.add_argument("--calibration", type=_finite(0.0), default=0.0,
+    p.add_argument("--calibration", type=number(float, 0), default=0.0,
                    help="gamma subtracted from seen-class scores (SPNet-C), >= 0")
-    p.add_argument("--min-area", type=_count(0), default=0, help="drop regions smaller than this many pixels")
-    p.add_argument("--workers", type=_count(1), default=2, help="image reader and writer threads (local engine), "
+    p.add_argument("--min-area", type=number(int, 0), default=0, help="drop regions smaller than this many pixels")
+    p.add_argument("--workers", type=number(int, 1), default=2, help="image reader and writer threads (local engine), "
                    "or actors (Ray engine)")
-    p.add_argument("--threads", type=_count(0), default=None,
+    p.add_argument("--threads", type=number(int, 0), default=None,
                    help="ONNX Runtime intra-op threads per model (0: every core; default: measured setting)")
     p.add_argument("--engine", choices=("local", "ray"), default="local",
                    help="local threads (default) or Ray Data with an actor pool of ONNX Runtime sessions")
@@ -58,30 +58,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--overwrite", action="store_true", help="redo images that already have a label")
     p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     p.set_defaults(func=run_predict)
-
-
-def _finite(low: float):
-    def parse(text: str) -> float:
-        try:
-            value = float(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-        if not math.isfinite(value) or value < low:
-            raise argparse.ArgumentTypeError(f"{text!r} must be a finite number >= {low:g}")
-        return value
-    return parse
-
-
-def _count(low: int):
-    def parse(text: str) -> int:
-        try:
-            value = int(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
-        if value < low:
-            raise argparse.ArgumentTypeError(f"{text!r} must be at least {low}")
-        return value
-    return parse
 
 
 def run_export(args: argparse.Namespace) -> int:
