@@ -7,6 +7,7 @@ from __future__ import annotations
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QAction, QKeySequence
 
+from gui.review import ReviewMixin
 from gui.shortcuts import SHORTCUTS, keys
 
 BRUSH_DEFAULT = 15
@@ -19,7 +20,7 @@ def saved_brush(value: object) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= 400 else BRUSH_DEFAULT
 
 
-class MenusMixin:
+class MenusMixin(ReviewMixin):
     """Needs the window's slots (open, save, edits, view, tools, model, training)."""
 
     def _action(self, menu, text: str, slot, shortcut=None, tip: str = "") -> QAction:
@@ -89,6 +90,10 @@ class MenusMixin:
         for label, spec in (("The model's own", ""), ("GloVe 6B 50-d (glove50)", "glove50"),
                             ("all-MiniLM-L6-v2 (minilm)", "minilm")):
             self._action(text, label, lambda _=False, s=spec: self.load_model(self.setting("model"), s))
+        r = bar.addMenu("Re&view")
+        self._act(r, "review", self.start_review)
+        self._act(r, "review_accept", self.review_accept)
+        self._act(r, "review_back", lambda: self.review_send_back())
         h = bar.addMenu("&Help")
         self._act(h, "help", self.show_shortcuts)
         self._install_tools()
@@ -104,6 +109,8 @@ class MenusMixin:
         self.controls.layer.currentIndexChanged.connect(lambda _: self.canvas.set_legend(self.controls.layer_name))
         # after Enter in the class field the keys are shortcuts again ("0" fits the view, not "0table")
         self.classes.entry.returnPressed.connect(lambda: self.canvas.setFocus(Qt.FocusReason.ShortcutFocusReason))
+        self.navigator.images_set.connect(self.show_review_notes)
+        self.navigator.image_chosen.connect(self._review_note_of)
         self.status_pos.setVisible(False)  # the canvas shows the cursor position in its corner instead
         self.canvas.setFocus()
 

@@ -21,6 +21,7 @@ STATUS_COLOURS = {"unlabeled": QColor(150, 150, 150), "draft": QColor(230, 170, 
                   "done": QColor(70, 180, 90), "error": QColor(220, 60, 60),
                   "unsaved": QColor(220, 60, 60),  # a save failed: the edits are held by the window
                   "review": QColor(90, 140, 230)}  # sent back by a reviewer
+STATUS_WORDS = {"review": "needs review"}
 FILTERS = (("All images", ()), ("Unlabeled", ("unlabeled",)), ("Draft", ("draft",)), ("Done", ("done",)),
            ("Needs review", ("review",)), ("Problems", ("error", "unsaved")))
 
@@ -51,6 +52,7 @@ class Navigator(QListWidget):
     """Lists the project's images; ``image_chosen`` fires with the id the user picks."""
 
     image_chosen = Signal(str)
+    images_set = Signal()  # a project's images were listed (review notes are shown then)
 
     def __init__(self, parent=None) -> None:
         super().__init__(parent)
@@ -126,16 +128,29 @@ class Navigator(QListWidget):
             self.set_status(image_id, status.get(image_id, "unlabeled"))
             self._pool.start(_Thumb(image_id, path, self._signals, self._generation))
         self.apply_filter()
+        self.images_set.emit()
 
     def set_status(self, image_id: str, status: str) -> None:
         item = self._items.get(image_id)
         if item is None:
             return
-        item.setText(f"{image_id}\n{status}")
+        item.setText(f"{image_id}\n{STATUS_WORDS.get(status, status)}")
         item.setForeground(QBrush(STATUS_COLOURS.get(status, QColor(200, 200, 200))))
         item.setData(Qt.ItemDataRole.UserRole + 1, status)
         if self.filter.currentIndex() > 0:  # an image whose status changes may leave the filtered list
             self.apply_filter()
+
+    def set_note(self, image_id: str, note: str) -> None:
+        """A reviewer's note on the image, in its tooltip (empty: none)."""
+        item = self._items.get(image_id)
+        if item is not None:
+            item.setData(Qt.ItemDataRole.UserRole + 2, note)
+            path = item.toolTip().split("\n")[0]
+            item.setToolTip(f"{path}\nSent back: {note}" if note else path)
+
+    def note(self, image_id: str) -> str:
+        item = self._items.get(image_id)
+        return (item.data(Qt.ItemDataRole.UserRole + 2) or "") if item is not None else ""
 
     def status(self, image_id: str) -> str | None:
         item = self._items.get(image_id)

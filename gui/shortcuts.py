@@ -37,6 +37,9 @@ SHORTCUTS: list[tuple[str, str, str, tuple[str, ...], str]] = [
     ("bigger", "Tools", "Bigger Brush", ("]",), "Brush 25 % bigger (on screen)"),
     ("smaller", "Tools", "Smaller Brush", ("[",), "Brush 20 % smaller (on screen)"),
     ("class_1", "Tools", "Class 1…9", tuple(str(i) for i in range(1, 10)), "Select class 1…9 to paint"),
+    ("review", "Review", "&Review Done Images", ("Ctrl+Shift+V",), "Step through the done images not accepted yet"),
+    ("review_accept", "Review", "&Accept and Next", ("Ctrl+Shift+Return",), "The image stays done; next one"),
+    ("review_back", "Review", "&Send Back with a Note…", ("Ctrl+Shift+R",), "The image needs review; next one"),
     ("help", "Help", "&Keyboard and Mouse…", ("F1",), "This sheet"),
 ]
 
