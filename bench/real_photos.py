@@ -182,11 +182,26 @@ def text_only_names():
     return ImageNetConceptNames(wordnet)
 
 
+def _without_refine(folder: Path) -> Path:
+    """A copy of a model folder whose manifest asks for no post-process (the scorer's own output only)."""
+    manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    if "refine" not in manifest:
+        return folder
+    out = Path(tempfile.mkdtemp(prefix="zerolabel-norefine-"))
+    for item in folder.iterdir():
+        (out / item.name).symlink_to(item.resolve())
+    (out / "manifest.json").unlink()
+    manifest.pop("refine")
+    atomic_write_text(out / "manifest.json", json.dumps(manifest, indent=2) + "\n")
+    return out
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--selftrained", type=Path, action="append", default=[],
                     help="an exported self-trained model folder (RUN/onnx); repeatable, LABEL=PATH allowed")
     ap.add_argument("--photo-model", type=Path, help="photo model folder (default: the shipped resources/photo_model)")
+    ap.add_argument("--note", action="append", default=[], help="a paragraph appended to the table (repeatable)")
     ap.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "real_photos.md")
     args = ap.parse_args(argv)
     import torch
@@ -198,25 +213,27 @@ def main(argv: Sequence[str] | None = None) -> None:
     ds = LayoutDataset(EVAL)
     folder = args.photo_model or photo_model_folder()
     photo = Predictor(folder, device="cpu")
-    tmp = Path(tempfile.mkdtemp(prefix="zerolabel-raw-"))
-    export_photo_model(tmp, radius=0)
-    manifest = json.loads((tmp / "manifest.json").read_text(encoding="utf-8"))
-    manifest.pop("refine", None)  # raw: no edge refinement of any kind
-    atomic_write_text(tmp / "manifest.json", json.dumps(manifest, indent=2) + "\n")
-    models: list[tuple[str, Predict]] = [
-        ("shapes demo model (baseline)", runtime_predict(Predictor(demo_model_folder(), device="cpu"))),
-        ("photo model, raw (no refinement)", runtime_predict(Predictor(tmp, device="cpu"))),
-        ("photo model, guided filter (as shipped, through Predictor)", runtime_predict(photo)),
-        ("photo model, refined, text similarity only (no WordNet)",
-         runtime_predict(Predictor(folder, device="cpu", text_encoder=text_only_names()))),
-    ]
+    raw = _without_refine(export_photo_model(Path(tempfile.mkdtemp(prefix="zerolabel-raw-")), radius=0).parent)
+    guided = Predictor(_without_refine(folder), device="cpu")
+    refine = photo.model.manifest.get("refine")
 
     def feats(image: np.ndarray, key: str) -> np.ndarray:
         return stroke_features(photo, image, key)
 
     head, _ = teach_strokes(ds, feats, STROKE_IMAGE, STROKE_CLASSES)
-    models.append((f"photo model + {', '.join(STROKE_CLASSES)} taught by strokes on {STROKE_IMAGE}",
-                   with_strokes(runtime_predict(photo), head, feats)))
+    taught = f"+ {', '.join(STROKE_CLASSES)} taught by strokes on {STROKE_IMAGE}"
+    models: list[tuple[str, Predict]] = [
+        ("shapes demo model (baseline)", runtime_predict(Predictor(demo_model_folder(), device="cpu"))),
+        ("photo model, raw (no refinement)", runtime_predict(Predictor(raw, device="cpu"))),
+        ("photo model, guided filter only", runtime_predict(guided)),
+        (f"photo model {taught}, guided filter only", with_strokes(runtime_predict(guided), head, feats)),
+    ]
+    if refine:
+        models += [(f"photo model, guided filter + {refine} (as shipped)", runtime_predict(photo)),
+                   (f"photo model {taught}, guided filter + {refine}", with_strokes(runtime_predict(photo), head,
+                                                                                  feats))]
+    models.append(("photo model as shipped, text similarity only (no WordNet)",
+                   runtime_predict(Predictor(folder, device="cpu", text_encoder=text_only_names()))))
     for spec in args.selftrained:
         label, _, path = str(spec).rpartition("=")
         models.append((f"self-trained {label or Path(path).parent.name}",
@@ -253,7 +270,9 @@ def main(argv: Sequence[str] | None = None) -> None:
                          f"{'frozen' if cfg.get('freeze_backbone') else 'trained'}), {cfg['steps']} steps of "
                          f"{cfg['batch_size']} crops of {cfg['image_size']} px, {cfg['embedding']} class embeddings.")
             lines.append("")
-    atomic_write_text(args.out, "\n".join(lines) + "\n")
+    for note in args.note:
+        lines += [note, ""]
+    atomic_write_text(args.out, "\n".join(lines).rstrip() + "\n")
     print(f"written to {args.out}")
 
 

@@ -68,7 +68,7 @@ def _fit_side(image: np.ndarray, side: int) -> np.ndarray:
 
 
 def write_pseudo_dataset(folder: str | Path, classes: Sequence[str], out: str | Path, *,
-                         model: str | Path | None = None, top_p: float = 50.0, strokes: str | Path | None = None,
+                         model: str | Path | None = None, top_p: float = 25.0, strokes: str | Path | None = None,
                          emit=lambda _msg: None) -> tuple[Path, dict[str, int]]:
     """Pseudo-label every photo of ``folder`` with ``classes`` and write the dataset to ``out``.
 
@@ -148,7 +148,7 @@ def _predict(predictor, rgb: np.ndarray, scored: list[str], head, taught: list[s
 
 
 def selftrain_photos(folder: str | Path, classes: Sequence[str], out: str | Path, *, model: str | Path | None = None,
-                     top_p: float = 50.0, strokes: str | Path | None = None, method: str = "spnet",
+                     top_p: float = 25.0, strokes: str | Path | None = None, method: str = "spnet",
                      backbone: str = "effnet-lite0", freeze_backbone: bool = False,
                      pretrained: bool = True, embedding: str = "glove50", steps: int = 300,
                      image_size: int = 224, batch_size: int = 8, lr: float = 3e-4, export: bool = True,
@@ -202,7 +202,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--classes", required=True, help='comma-separated class names, e.g. "cat,cup,motorcycle"')
     p.add_argument("--out", required=True, help="run folder")
     p.add_argument("--model", help="model folder that makes the pseudo-labels (default: the built-in photo model)")
-    p.add_argument("--top-p", type=float, default=50.0, help="percent of confident pixels kept per class (50)")
+    p.add_argument("--top-p", type=float, default=25.0,
+                   help="percent of confident pixels kept per class (default 25, ZS5Net's value on VOC)")
     p.add_argument("--strokes", help="a stroke-taught classes file (.npz) that labels the classes it knows")
     p.add_argument("--freeze-backbone", action="store_true", help="train only the layers above the backbone")
     p.add_argument("--method", default="spnet", choices=("spnet", "devise"))
