@@ -293,6 +293,8 @@ class MainWindow(TeachMixin, DocumentsMixin, EditsMixin, MenusMixin, QMainWindow
         ready = getattr(self, "_draft_rgba", None)
         if ready is not None and ready[1] is not None and ready[0] == self.history.version and self.draft:
             self.canvas.labels_item.set_array(ready[1])  # coloured by the worker for these very labels
+        elif self.draft and self.result is None:
+            self.canvas.labels_item.set_array(None)  # an empty draft waiting for its prediction: nothing to colour
         else:
             colors, visible, opacity = self.overlay_params()
             self.canvas.labels_item.set_array(label_rgba(self.history.labels, list(colors), list(visible), opacity))
