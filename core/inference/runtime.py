@@ -336,6 +336,8 @@ class Predictor:
 
     def _class_logits(self, full: str, feats, names: list[str]) -> tuple[np.ndarray, np.ndarray | None]:
         """``[C, h, w]`` logits (and background), scoring only the classes not cached for this image."""
+        if not names and not self.model.softmax:  # sigmoid: no class means background everywhere, no scorer run
+            return np.zeros((0, *np.shape(feats[0])[-2:]), np.float32), None
         if not self._per_class or not names:
             matrix = self.text.embed(names) if names else np.zeros((0, max(1, self.text.dim)), np.float32)
             logits, background = self.model.logits(feats, names, matrix)

@@ -158,3 +158,11 @@ def test_grabcut_moves_a_coarse_mask_onto_the_flower(predictor):
         return ((mask & (small == flower) & valid).sum()) / (((mask | (small == flower)) & valid).sum())
 
     assert iou(refined[0]) > 0.9 and iou(refined[0]) > iou(logits[0]) + 0.1
+
+
+def test_no_class_names_is_background_everywhere(predictor):
+    """An image opened before any class is typed: all background, heatmap stack empty, no scorer error."""
+    image = read_image(sample_photos_folder() / "chelsea.jpg")
+    prediction = predictor.predict(image, [])
+    assert prediction.labels.shape == image.shape[:2] and not prediction.labels.any()
+    assert prediction.uncertainty_map().shape == image.shape[:2]
