@@ -75,6 +75,7 @@ class Controls(QWidget):
             b.setObjectName(tool)
             b.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
             b.setMinimumWidth(64)
+            b.setStyleSheet("QToolButton:checked { background: #2f6fc4; color: white; border-radius: 3px; }")
             self.tools.addButton(b)
             tools.addWidget(b, i // 3, i % 3)
         self.tools.buttons()[0].setChecked(True)

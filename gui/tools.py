@@ -43,7 +43,7 @@ class ToolsMixin:
         self._lasso = False
         self._seeds: tuple[tuple[int, int], list[tuple[int, int, bool]]] = ((0, 0), [])
         self._poly_item = QGraphicsPathItem()
-        pen = QPen(QColor(255, 230, 0), 1.5)
+        pen = QPen(QColor(255, 230, 0), 2)
         pen.setCosmetic(True)
         self._poly_item.setPen(pen)
         self._poly_item.setZValue(11)

@@ -102,7 +102,9 @@ def _grow(rgb: np.ndarray, mask: np.ndarray, x: int, y: int, box: tuple[int, int
     inner[:2, :], inner[-2:, :] = y0 > 0, y1 < h
     inner[:, :2] |= x0 > 0
     inner[:, -2:] |= x1 < w
-    touches = bool(((change | alike) & inner).any())  # GrabCut cannot tell a region cut by the edge from it
+    if change.sum() < 4 * (seed > 0).sum():  # GrabCut could not tell the click's region from the rest (the same
+        change |= alike  # colours outside it, or the window's edge cuts it): the click's colour, connected
+    touches = bool((change & inner).any())
     if scale < 1:
         change = cv2.resize(change.astype(np.uint8), (x1 - x0, y1 - y0), interpolation=cv2.INTER_LINEAR) > 0
     return change, touches
@@ -115,6 +117,7 @@ def _grabcut(image: np.ndarray, g: np.ndarray, iterations: int) -> np.ndarray:
         return g
     bgd, fgd = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
     g = g.copy()
+    cv2.setRNGSeed(0)  # GrabCut's k-means starts from OpenCV's global generator: the same click, the same answer
     cv2.grabCut(image, g, None, bgd, fgd, iterations, cv2.GC_INIT_WITH_MASK)
     return g
 
