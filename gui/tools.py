@@ -41,7 +41,7 @@ class ToolsMixin:
         self.fill_tolerance = 24
         self.polygon: list[tuple[float, float]] = []
         self._lasso = False
-        self._seeds: tuple[tuple[int, int], list[tuple[int, int, bool]]] = ((0, 0), [])
+        self._seeds: tuple[tuple[int, int, int], list[tuple[int, int, bool]]] = ((0, 0, 0), [])
         self._poly_item = QGraphicsPathItem()
         pen = QPen(QColor(255, 230, 0), 2)
         pen.setCosmetic(True)
@@ -85,13 +85,15 @@ class ToolsMixin:
     def refine_at(self, x: int, y: int, add: bool) -> int:
         if self.history is None or self.rgb is None:
             return 0
-        key = (id(self.history), self.value)  # the clicks on this class of this image stay seeds
+        # the clicks on this class of this image stay seeds, until anything else (an undo, a stroke) edits the map
+        key = (id(self.history), self.value, self.history.version)
         if self._seeds[0] != key:
             self._seeds = (key, [])
         old = self.history.labels == self.value
         new = refine_click(self.rgb, old, x, y, add, seeds=self._seeds[1])
-        self._seeds[1].append((x, y, add))
-        return self.apply_region(new & ~old if add else old & ~new, add)
+        changed = self.apply_region(new & ~old if add else old & ~new, add)
+        self._seeds = ((id(self.history), self.value, self.history.version), self._seeds[1] + [(x, y, add)])
+        return changed
 
     def fill_at(self, x: int, y: int, add: bool) -> int:
         if self.history is None or self.rgb is None:

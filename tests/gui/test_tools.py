@@ -125,6 +125,7 @@ def test_refine_polygon_fill_and_view(qtbot, make_window, tmp_path):
     assert window.history.can_undo
     window.undo_action.trigger()
     assert not (window.history.labels == 1).any()  # one click = one undo step
+    assert canvas._seeds[0][2] != window.history.version  # an undone click no longer seeds the next one
     # right click cuts: first paint the whole image, then cut at the dark ground
     window.history.labels[...] = 1
     click(qtbot, window, 80, 80, Qt.MouseButton.RightButton)
