@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+import shutil
 import statistics
 import tempfile
 import time
@@ -189,8 +190,8 @@ def _without_refine(folder: Path) -> Path:
         return folder
     out = Path(tempfile.mkdtemp(prefix="zerolabel-norefine-"))
     for item in folder.iterdir():
-        (out / item.name).symlink_to(item.resolve())
-    (out / "manifest.json").unlink()
+        if item.is_file() and item.name != "manifest.json":
+            shutil.copyfile(item, out / item.name)
     manifest.pop("refine")
     atomic_write_text(out / "manifest.json", json.dumps(manifest, indent=2) + "\n")
     return out
