@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import copy
 import json
+import shlex
 import shutil
 import statistics
 import tempfile
@@ -243,7 +244,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     classes = list(ds.classes[1:])
     lines = [f"# Real photos ({len(ds.ids('test'))} photos of resources/photo_eval, {len(classes)} classes)", "",
              "Command: `OMP_NUM_THREADS=2 nice -n 10 python -m bench.real_photos "
-             + " ".join(f"--selftrained {s}" for s in args.selftrained)
+             + " ".join(f"--selftrained {shlex.quote(str(s))}" for s in args.selftrained)
              + (f" --photo-model {args.photo_model}" if args.photo_model else "") + "`", ""]
     for protocol, title in (("project", "project protocol (every image with the whole class list)"),
                             ("present", "names-present protocol (each image with the names in its mask)")):
