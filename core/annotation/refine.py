@@ -50,7 +50,8 @@ def refine_click(rgb: np.ndarray, mask: np.ndarray, x: int, y: int, add: bool = 
         return mask.copy()
     if not add:  # a cut grows the background at the click, then takes that from the mask
         flipped = [(sx, sy, not s_add) for sx, sy, s_add in seeds or ()]
-        return mask & ~refine_click(rgb, ~mask, x, y, True, work, iterations, flipped)
+        grown = refine_click(rgb, ~mask, x, y, True, work, iterations, flipped)
+        return mask & ~_component_at(mask & grown, x, y)  # only the piece of the mask around the click
     grow = 0.2
     for _ in range(3):  # a region reaching the window's edge is grown again in a window 2.5 times as large
         y0, x0, y1, x1 = _window(mask, x, y, grow)
