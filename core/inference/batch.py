@@ -159,8 +159,6 @@ def run_predict(args: argparse.Namespace) -> int:
     outputs = Outputs(out, tuple(names), args.heatmaps, args.format in ("coco", "both"))
     outputs.check_names()
     split = "predicted" if shards == 1 else f"predicted-shard-{shard}-of-{shards}"
-    prepare_output(out, names)
-    token = acquire_lock(out, "zerolabel predict")  # the app (or another predict) may not write here meanwhile
     try:
         if args.engine == "ray":
             from core.inference.ray_engine import run_ray
@@ -169,7 +167,8 @@ def run_predict(args: argparse.Namespace) -> int:
         else:
             failures = _run_local(args, folder, outputs, items, split)
     finally:
-        release_lock(out, token)
+        for token in outputs.lock:
+            release_lock(out, token)
     if outputs.coco:
         done = sorted(i for i, _ in items if outputs.done(i))
         assemble_coco(outputs, done, out / ("coco.json" if shards == 1 else f"coco-shard-{shard}-of-{shards}.json"))
@@ -186,6 +185,8 @@ def open_run(args: argparse.Namespace, folder: Path, outputs: Outputs, items, sp
     predictor = Predictor(folder, device=args.device, cache_size=1, threads=threads)
     predictor.text.embed(list(outputs.names))  # an unknown word stops here, before OUT is created
     labelmap = prepare_output(outputs.out, list(outputs.names))
+    # from here on OUT is ours: the app (or another predict) may not write it until run_predict releases it
+    outputs.lock.append(acquire_lock(outputs.out, "zerolabel predict"))
     writer = DatasetWriter(outputs.out, labelmap)
     todo = []
     for sample_id, path in items:

@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -34,6 +34,7 @@ class Outputs:
     names: tuple[str, ...]
     heatmaps: bool = False
     coco: bool = False
+    lock: list[str] = field(default_factory=list, compare=False)  # the project lock's token while a run holds OUT
 
     def heatmap_folder(self, name: str) -> Path:
         return self.out / "heatmaps" / name.replace(" ", "_").replace(os.sep, "_")

@@ -32,9 +32,10 @@ def test_a_failed_save_stays_dirty_is_autosaved_and_comes_back(qtbot, make_windo
     first = window.image_id
     edited = _paint(window, 2_500)
     (photos / "SegmentationClass").write_text("a file where the label folder goes: every save fails for real")
-    # the autosave timer may fail first (same folder); wait for the failure of the save itself
-    with qtbot.waitSignal(window.disk.save_failed, timeout=10_000, check_params_cb=lambda *a: a[1] == "save"):
-        window.save()
+    # the autosave timer may fail first (same folder); wait until the window has handled the save's own failure
+    window.save()
+    qtbot.waitUntil(lambda: window.last_error is not None and "Could not save" in window.last_error[0],
+                    timeout=10_000)
     assert window.dirty and "Could not save" in window.last_error[0] and "autosave" in window.last_error[1]
     assert np.array_equal(read_label_png(photos / ".autosave" / f"{first}.png"), edited)
     window.step_image(1)  # leaving tries again, fails again; the edits stay with the window
