@@ -1,7 +1,12 @@
-"""Export dialog: format, scope and destination; runs in a thread with a progress bar and Cancel.
+"""Export and import dialogs; each runs its work in a thread, the window stays responsive.
 
-Only labels the labeler saved are exported: the images marked done (the default), or done and draft (saved but
-not marked done); a model draft nobody accepted is never a label. The dialog says how many it wrote and which.
+Export: format, scope and destination, with a progress bar and Cancel. Only labels the labeler saved are exported:
+the images marked done (the default), or done and draft (saved but not marked done); a model draft nobody accepted
+is never a label. The dialog says how many it wrote and which. CVAT writes one zip and COCO one JSON file; the other
+formats write a folder.
+
+Import: a CVAT / YOLO-seg / LabelMe / COCO export (file or folder) becomes a new project folder, through
+:func:`core.formats.import_dataset` (the one owner of those formats); the window then opens it.
 """
 
 from __future__ import annotations
@@ -25,7 +30,12 @@ from PySide6.QtWidgets import (
 from core.annotation.export import export
 
 FORMATS = [("Indexed PNG label maps (+ labelmap.txt)", "indexed"), ("Colour PNG label maps", "colour"),
-           ("COCO JSON (RLE per class)", "coco"), ("Dataset to train on (images + label maps)", "dataset")]
+           ("COCO JSON (RLE per class)", "coco"), ("Dataset to train on (images + label maps)", "dataset"),
+           ("CVAT “Segmentation mask 1.1” zip", "cvat"), ("YOLO-seg polygon text files", "yolo-seg"),
+           ("LabelMe JSON (polygons)", "labelme")]
+FILE_FORMATS = {"coco": ("export.json", "JSON (*.json)"), "cvat": ("export-cvat.zip", "Zip (*.zip)")}
+IMPORT_FORMATS = [("CVAT “Segmentation mask 1.1” (zip or folder)", "cvat"), ("YOLO-seg (folder)", "yolo-seg"),
+                  ("LabelMe JSON (folder)", "labelme"), ("COCO JSON (file)", "coco")]
 
 
 class ExportWorker(QObject):
@@ -107,11 +117,12 @@ class ExportDialog(QDialog):
     def _default_name(self) -> None:
         fmt = self.format.currentData()
         base = Path(self.out.text()).parent
-        self.out.setText(str(base / ("export.json" if fmt == "coco" else f"export-{fmt}")))
+        self.out.setText(str(base / (FILE_FORMATS[fmt][0] if fmt in FILE_FORMATS else f"export-{fmt}")))
 
     def _browse(self) -> None:
-        if self.format.currentData() == "coco":
-            path, _ = QFileDialog.getSaveFileName(self, "COCO JSON", self.out.text(), "JSON (*.json)")
+        fmt = self.format.currentData()
+        if fmt in FILE_FORMATS:  # one file: a COCO JSON or a CVAT zip
+            path, _ = QFileDialog.getSaveFileName(self, "Export file", self.out.text(), FILE_FORMATS[fmt][1])
         else:
             path = QFileDialog.getExistingDirectory(self, "Export folder", self.out.text())
         if path:
@@ -158,4 +169,110 @@ class ExportDialog(QDialog):
         self.worker.cancelled = True
         self.thread.quit()
         self.thread.wait(10_000)
+        super().done(result)
+
+
+class ImportWorker(QObject):
+    finished = Signal(int, str)  # images imported, "" on success else the error
+
+    @Slot(str, str, str)
+    def run(self, src: str, fmt: str, out: str) -> None:
+        from core.formats import import_dataset
+
+        try:
+            count = import_dataset(src, fmt, out)
+        except Exception as exc:  # shown in the dialog; the user picks another source or folder
+            self.finished.emit(0, str(exc))
+            return
+        self.finished.emit(count, "")
+
+
+class ImportDialog(QDialog):
+    """Source (file or folder) and format, a new project folder; emits ``imported(folder)`` on success."""
+
+    imported = Signal(str)
+    _start = Signal(str, str, str)
+
+    def __init__(self, parent=None) -> None:
+        super().__init__(parent)
+        self.setWindowTitle("Import labelled dataset")
+        self.format = QComboBox()
+        for label, key in IMPORT_FORMATS:
+            self.format.addItem(label, key)
+        self.source, self.out = QLineEdit(), QLineEdit()
+        self.source.setMinimumWidth(480)
+        source_row, out_row = QHBoxLayout(), QHBoxLayout()
+        source_row.addWidget(self.source, 1)
+        for text, folder in (("File…", False), ("Folder…", True)):
+            button = QPushButton(text)
+            button.clicked.connect(lambda _=False, f=folder: self._browse_source(f))
+            source_row.addWidget(button)
+        out_row.addWidget(self.out, 1)
+        browse = QPushButton("Browse…")
+        browse.clicked.connect(self._browse_out)
+        out_row.addWidget(browse)
+        self.message = QLabel("The new project folder must not exist yet, or be empty.")
+        self.message.setWordWrap(True)
+        self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
+        self.import_button = self.buttons.addButton("Import", QDialogButtonBox.ButtonRole.AcceptRole)
+        self.import_button.clicked.connect(self.start)
+        self.buttons.rejected.connect(self.reject)
+        form = QFormLayout(self)
+        form.addRow("Format", self.format)
+        form.addRow("Source", source_row)
+        form.addRow("New project folder", out_row)
+        form.addRow(self.message)
+        form.addRow(self.buttons)
+        self.thread = QThread(self)
+        self.worker = ImportWorker()
+        self.worker.moveToThread(self.thread)
+        self._start.connect(self.worker.run)
+        self.worker.finished.connect(self._finished)
+        self.thread.start()
+        self.result_message: str | None = None
+
+    def _browse_source(self, folder: bool) -> None:
+        if folder:
+            path = QFileDialog.getExistingDirectory(self, "Dataset folder", self.source.text())
+        else:
+            path, _ = QFileDialog.getOpenFileName(self, "Dataset file", self.source.text(),
+                                                  "Zip or JSON (*.zip *.json)")
+        if path:
+            self.source.setText(path)
+            if path.endswith(".json"):
+                self.format.setCurrentIndex(self.format.findData("coco"))
+            elif path.endswith(".zip"):
+                self.format.setCurrentIndex(self.format.findData("cvat"))
+            if not self.out.text():
+                self.out.setText(str(Path(path).with_suffix("")) + "-project")
+
+    def _browse_out(self) -> None:
+        path = QFileDialog.getExistingDirectory(self, "New project folder (empty)", self.out.text())
+        if path:
+            self.out.setText(path)
+
+    def start(self) -> None:
+        src, out = self.source.text().strip(), self.out.text().strip()
+        if not src or not out:
+            self.message.setText("Choose the dataset to import and a new folder for the project.")
+            self.result_message = "missing"
+            return
+        self.import_button.setEnabled(False)
+        self.message.setText("Importing…")
+        self.result_message = None
+        self._start.emit(src, self.format.currentData(), out)
+
+    def _finished(self, count: int, error: str) -> None:
+        self.result_message = error
+        self.import_button.setEnabled(True)
+        if error:
+            self.message.setText(f"Import failed: {error}")
+            return
+        self.message.setText(f"Imported {count} labelled image(s) into {self.out.text()}")
+        self.imported.emit(self.out.text().strip())
+        self.accept()
+
+    def done(self, result: int) -> None:
+        self.thread.quit()
+        self.thread.wait(60_000)  # an import in flight finishes (it writes a new folder only)
         super().done(result)

@@ -24,13 +24,18 @@ class DocumentsMixin:
 
     # -- opening -----------------------------------------------------------------------------------------
     def open_path(self, path: str | Path) -> bool:
-        """Open an image (its folder becomes the project), a folder of images or a project."""
+        """Open a folder of images, a project, or one image.
+
+        A single image opens in a project under the user data folder (its folder's images listed, nothing written
+        beside them); File ▸ Open Folder makes the folder itself the project. A folder that already is a project
+        opens as that project either way.
+        """
         path = Path(path)
         folder, select = (path.parent, path) if path.is_file() else (path, None)
         self.leave_image()
         self.flush()  # the old project's saves finish while it is still locked
         try:
-            project = Project.open_folder(folder)
+            project = Project.open_folder(folder, private=select is not None)
         except Exception as exc:
             self.error("Could not open the folder", str(exc))
             return False
@@ -223,6 +228,16 @@ class DocumentsMixin:
             self.save()
         self.flush()  # the export starts after that save
         ExportDialog(self.project, self.image_id, self).exec()
+
+    def import_dialog(self) -> None:
+        """File ▸ Import Labelled Dataset: convert a CVAT / YOLO-seg / LabelMe / COCO export into a new project
+        (in a thread) and open it."""
+        from gui.dialogs import ImportDialog
+
+        dialog = ImportDialog(self)
+        dialog.imported.connect(self.open_path)
+        self.import_window = dialog  # kept alive while it is open (non-blocking, window-modal)
+        dialog.open()
 
     def _close_documents(self) -> bool:
         """Save the open image and wait for every write; False when the user keeps the app open."""

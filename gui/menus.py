@@ -49,6 +49,8 @@ class MenusMixin(ReviewMixin):
         self._act(f, "save", self.save)
         self._act(f, "done", self.mark_done)
         self._act(f, "export", self.export_dialog)
+        self._action(f, "&Import Labelled Dataset…", self.import_dialog,
+                     tip="Make a project from a CVAT, YOLO-seg, LabelMe or COCO export")
         f.addSeparator()
         self._act(f, "quit", self.close)
         e = bar.addMenu("&Edit")

@@ -5,7 +5,8 @@ cancel between images; every file is written atomically. Images without a saved 
 
 COCO JSON follows COCO-Stuff's semantic format (one annotation per image and class, uncompressed RLE, exact to the
 pixel), written by :mod:`core.formats.coco`, the one COCO writer; CVAT, YOLO-seg and LabelMe go through
-:mod:`core.formats` as well.
+:mod:`core.formats` as well. The ``dataset`` export also carries the review decisions and notes of the images it
+exports, as ``review.json`` (see :mod:`core.annotation.review`).
 
 Example:
     >>> for done, total in export_png(project, project.ids, "out", colour=True):  # doctest: +SKIP
@@ -68,12 +69,26 @@ def export_other(project: Project, ids: Sequence[str], fmt: str, out: str | os.P
 
 
 def export_dataset(project: Project, ids: Sequence[str], out: str | os.PathLike) -> Iterator[tuple[int, int]]:
-    """A training set in zerolabel's layout (JPEGImages, SegmentationClass, ImageSets, labelmap.txt)."""
+    """A training set in zerolabel's layout (JPEGImages, SegmentationClass, ImageSets, labelmap.txt), with the
+    review decisions and notes of the exported images in ``review.json`` when the project has any."""
     ids = project.saved_ids(list(ids))
     with DatasetWriter(out, project.labelmap(), image_suffix=".jpg") as writer:
         for n, image_id in enumerate(ids, 1):
             writer.add(image_id, read_image(project.images[image_id]), project.load_labels(image_id), split="train")
             yield n, len(ids)
+    export_review(project, ids, out)
+
+
+def export_review(project: Project, ids: Sequence[str], out: str | os.PathLike) -> int:
+    """Write ``out/review.json`` with the review decisions ({id: {"state", "note"}}) of ``ids`` (the format of
+    :mod:`core.annotation.review`, so the folder opened as a project shows them); returns how many."""
+    from core.annotation.review import REVIEW_FILE, Review
+
+    entries = Review(project).entries
+    chosen = {i: entries[i] for i in ids if i in entries}
+    if chosen:
+        atomic_write_text(Path(out) / REVIEW_FILE, json.dumps(chosen, indent=1, ensure_ascii=False))
+    return len(chosen)
 
 
 def export(project: Project, ids: Sequence[str], fmt: str, out: str | os.PathLike) -> Iterator[tuple[int, int]]:

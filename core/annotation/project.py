@@ -111,8 +111,13 @@ class Project:
 
     # -- opening -----------------------------------------------------------------------------------------
     @classmethod
-    def open_folder(cls, folder: str | os.PathLike, data_dir: str | os.PathLike | None = None) -> Project:
-        """Open ``folder`` (a project, a dataset-layout folder or a plain image folder) as a project."""
+    def open_folder(cls, folder: str | os.PathLike, data_dir: str | os.PathLike | None = None, *,
+                    private: bool = False) -> Project:
+        """Open ``folder`` (a project, a dataset-layout folder or a plain image folder) as a project.
+
+        A read-only folder, one inside the app's resources, or any folder opened with ``private=True`` (a single
+        image the user opened) gets its project under the data folder, so nothing is written beside the images.
+        """
         folder = Path(folder).expanduser().resolve()
         if not folder.is_dir():
             raise ProjectError(f"{folder}: not a folder; pick a folder of images")
@@ -120,7 +125,7 @@ class Project:
             return cls.load(folder)
         image_dir = folder / "JPEGImages" if (folder / "JPEGImages").is_dir() else folder
         root = folder
-        if not _writable(folder) or _inside_resources(folder):
+        if private or not _writable(folder) or _inside_resources(folder):
             digest = hashlib.sha1(str(folder).encode()).hexdigest()[:8]
             root = Path(data_dir or default_data_dir()) / "projects" / f"{folder.name}-{digest}"
             if (root / PROJECT_FILE).is_file() or (root / ".zerolabel-txn").is_dir():

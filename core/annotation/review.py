@@ -3,7 +3,8 @@
 An image sent back gets the project status ``review`` (shown in the image list as "needs review"; it is no longer
 ``done``, so exports and training leave it out until the labeler marks it done again); an accepted one stays
 ``done``. Decisions and notes live in ``ROOT/review.json`` ({image id: {"state": "accepted" | "sent back",
-"note": text}}), written atomically beside project.json.
+"note": text}}), written atomically beside project.json. The ``dataset`` export copies the decisions of the images
+it exports into its own ``review.json`` (same format), so a dataset opened as a project keeps them.
 """
 
 from __future__ import annotations
