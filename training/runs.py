@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from core.annotation.store import pid_alive
 from training.messages import CheckpointSaved, EvalDone, Finished, Message, Started
 
 STATUS = "status.json"
@@ -67,21 +68,6 @@ class RunInfo:
         steps = f" at step {self.step} of {self.total_steps}" if self.total_steps else ""
         when = time.strftime(" (%Y-%m-%d %H:%M)", time.localtime(self.updated)) if self.updated else ""
         return f"{self.name} — {self.method or '?'}, {what}{steps}{when}"
-
-
-def _alive(pid: int) -> bool:
-    if pid <= 0:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie (exited, not yet reaped by its parent) is not running
-        return Path(f"/proc/{pid}/stat").read_text().split(") ", 1)[1][:1] != "Z"
-    except (OSError, IndexError):
-        return True
 
 
 class _Stub(dict):
@@ -152,7 +138,7 @@ def read_run(path: str | os.PathLike) -> RunInfo | None:
         except (OSError, ValueError, TypeError, RecursionError) as exc:
             return RunInfo(path, "failed", error=f"{status_file} is unreadable ({exc}); delete it and resume the "
                            "run from the command line, or start a new run", command=_command_from_config(path))
-        if status in ("running", "stopped", "failed") and (status != "running" or not _alive(pid)):
+        if status in ("running", "stopped", "failed") and (status != "running" or not pid_alive(pid)):
             saved = checkpoint_step(path / "last.pt") if (path / "last.pt").is_file() else None
             if saved is not None:
                 step = saved

@@ -45,7 +45,8 @@ class ProjectLocked(ZerolabelError):
         self.holder = holder
 
 
-def _alive(pid: int) -> bool:
+def pid_alive(pid: int) -> bool:
+    """A process ``pid`` runs on this machine (a zombie, exited but not reaped, does not)."""
     if pid <= 0:
         return False
     try:
@@ -80,7 +81,7 @@ def _stale(holder: dict | None, path: Path) -> bool:
     if pid == os.getpid():
         with _held_guard:
             return token not in _held  # this process, but not a lock it holds now (a pid reused after a crash)
-    return not _alive(pid)
+    return not pid_alive(pid)
 
 
 def acquire_lock(root: str | os.PathLike, purpose: str = "zerolabel") -> str:
