@@ -49,6 +49,9 @@ class DocumentsMixin:
             project.lock()
             self.setWindowTitle(f"zerolabel — {project.root}")
             self.status_read_only.setText("")
+            if project.root != folder.resolve():  # a single image, or a folder zerolabel may not write into
+                self.setWindowTitle(f"zerolabel — {folder} (labels kept in {project.root}; File ▸ Open Folder "
+                                    "keeps them beside the images)")
         except ProjectLocked as exc:
             self.setWindowTitle(f"zerolabel — {project.root} (read-only)")
             self.status_read_only.setText("Read-only: another zerolabel writes this project")

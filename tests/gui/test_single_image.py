@@ -26,6 +26,7 @@ def test_a_single_image_opens_in_a_project_under_the_data_folder(qtbot, make_win
     assert window.open_path(folder / "test_00002.png")
     qtbot.waitUntil(lambda: window.image_id == "test_00002" and window.rgb is not None, timeout=10_000)
     assert data / "projects" in window.project.root.parents
+    assert f"labels kept in {window.project.root}" in window.windowTitle()  # the user can find them
     window.classes.entry.setText("beach")
     window.classes.entry.returnPressed.emit()
     window.history.labels[:8, :8] = 1
