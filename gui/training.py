@@ -25,6 +25,8 @@ from PySide6.QtWidgets import (
 
 from gui import training_checks as checks
 from gui.training_pages import TASK_HELP, WizardPages
+from gui.training_photos import COMMAND as PHOTOS_COMMAND
+from gui.training_photos import PhotoTask
 
 PAGES = ("1. What to do", "2. Data and classes", "3. Model", "4. Run")
 
@@ -47,7 +49,7 @@ class _Reader(QObject):
             self.message.emit(msg)
 
 
-class TrainingDialog(WizardPages, QDialog):
+class TrainingDialog(PhotoTask, WizardPages, QDialog):
     """The wizard and the run view; ``model_chosen`` carries a finished run folder."""
 
     model_chosen = Signal(str)
@@ -136,7 +138,7 @@ class TrainingDialog(WizardPages, QDialog):
         self.problems.setText("\n".join(errors))
         if not errors:
             self.go(index + 1)
-            if index == 1 and self.kind != "selftrain":
+            if index == 1 and self.kind not in ("selftrain", "photos"):
                 self.data_summary.setText(self._summary)
         return not errors
 
@@ -146,8 +148,9 @@ class TrainingDialog(WizardPages, QDialog):
 
     def _task_changed(self) -> None:
         selftrain, finetune = self.kind == "selftrain", self.kind == "finetune"
-        self.labeled_box.setVisible(not selftrain)
+        self.labeled_box.setVisible(self.kind not in ("selftrain", "photos"))
         self.self_box.setVisible(selftrain)
+        self.photos_box.setVisible(self.kind == "photos")
         self.data_form.setRowVisible(self.init_row, finetune)
         self.data_form.setRowVisible(self.freeze, finetune)
         if finetune and not self.init.text().strip():
@@ -167,6 +170,8 @@ class TrainingDialog(WizardPages, QDialog):
         if index == 0 or self.kind is None:
             return []
         if index == 1:
+            if self.kind == "photos":
+                return self.photo_errors()
             if self.kind == "selftrain":
                 return checks.check_selftrain(self.base_run.text().strip(), self.unlabeled.text().strip())
             errors, self._names, self._summary = checks.check_data(
@@ -176,7 +181,7 @@ class TrainingDialog(WizardPages, QDialog):
                 errors.append(error)
             return errors
         errors = []
-        if self.kind != "selftrain":
+        if self.kind not in ("selftrain", "photos"):
             errors = checks.check_words(self.embedding.currentText().strip(), getattr(self, "_names", []))
             errors += checks.check_model(self.backbone.currentText(), self.pretrained.isChecked(),
                                          self.device.currentData())
@@ -187,8 +192,10 @@ class TrainingDialog(WizardPages, QDialog):
         return errors
 
     def train_args(self) -> list[str]:
-        """Arguments of ``zerolabel train`` / ``selftrain`` for the current settings."""
+        """Arguments of ``zerolabel train`` / ``selftrain`` / ``selftrain-photos`` for the current settings."""
         device = ["--device", self.device.currentData(), "--export-onnx"]  # "done" = ready to be the app's model
+        if self.kind == "photos":
+            return self.photo_args(device)
         if self.kind == "selftrain":
             return [self.base_run.text().strip(), "--unlabeled", self.unlabeled.text().strip(), "--top-p",
                     str(self.top_p.value()), "--rounds", str(self.rounds.value()), *(
@@ -277,7 +284,7 @@ class TrainingDialog(WizardPages, QDialog):
                 self.go(index)
                 self.problems.setText("\n".join(errors))
                 return False
-        command = "selftrain" if self.kind == "selftrain" else "train"
+        command = {"selftrain": "selftrain", "photos": PHOTOS_COMMAND}.get(self.kind, "train")
         return self._launch([*self.train_args(), *(extra or []), *(["--resume"] if resume else [])], command,
                             resume)
 
@@ -366,6 +373,8 @@ class TrainingDialog(WizardPages, QDialog):
         self.refresh_runs()
 
     def use_model(self, run: str) -> None:
+        if self.command == PHOTOS_COMMAND and run == self.out.text():
+            run = self.photo_model_folder(run)  # RUN/onnx
         self.model_chosen.emit(run)
         self.status.setText(f"Loading {Path(run).name} as the app's model (the main window's status bar says when "
                             "it is ready)")

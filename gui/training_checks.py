@@ -6,6 +6,7 @@ class names go through the chosen text encoder, ImageNet weights and a GPU are l
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 
@@ -137,3 +138,59 @@ def explain_score(score: float) -> str:
     learned yet; train longer or label more images"."""
     words = next(text for limit, text in SCORE_WORDS if score < limit)
     return f"{score:.2f}: {words} (mean IoU of the seen classes on the validation images)"
+
+
+@functools.lru_cache(maxsize=1)
+def photo_encoder():
+    """The text side of the built-in photo model (which class names its ImageNet concepts support)."""
+    from core.embeddings import build_encoder
+    from core.photo import photo_model_folder
+
+    manifest = json.loads((photo_model_folder() / "manifest.json").read_text(encoding="utf-8"))
+    return build_encoder(manifest["text_encoder"])
+
+
+def stroke_classes(strokes: str) -> list[str]:
+    """The classes a saved stroke head (a project's ``strokes.npz``) was taught; [] without a readable one."""
+    if not strokes or not Path(strokes).is_file():
+        return []
+    from core.photo.strokes import StrokeHead
+
+    try:
+        return list(StrokeHead.load(strokes).classes)
+    except (ZerolabelError, OSError, ValueError, KeyError):
+        return []
+
+
+def photo_classes(names: list[str], strokes: str) -> list[str]:
+    """The class names photo self-training can use: ``names`` the photo model supports or strokes taught (in their
+    order), then the other stroke-taught classes."""
+    taught = stroke_classes(strokes)
+    missing = photo_encoder().missing([n for n in names if n not in taught])
+    return [n for n in names if n not in missing] + [n for n in taught if n not in names]
+
+
+def check_photos(folder: str, classes: str, strokes: str) -> list[str]:
+    """Errors for photo self-training: a folder with photos and class names the photo model (or strokes) knows."""
+    from core.data.unlabeled import UnlabeledFolder
+
+    errors = []
+    if not folder:
+        errors.append("Choose the folder of your photos (Browse…).")
+    elif not Path(folder).is_dir():
+        errors.append(f"{folder}: no such folder; choose the folder of your photos.")
+    elif len(UnlabeledFolder(folder)) == 0:
+        errors.append(f"{folder}: no photos (.jpg, .png, …) in this folder or below it.")
+    names = [n.strip() for n in classes.split(",") if n.strip()]
+    if not names:
+        errors.append("Type at least one class name, e.g. cat, cup (comma-separated).")
+        return errors
+    taught = stroke_classes(strokes)
+    try:
+        missing = photo_encoder().missing([n for n in names if n not in taught])
+    except (ZerolabelError, OSError, ValueError) as exc:
+        return [*errors, f"The photo model cannot be loaded: {exc}"]
+    if missing:
+        errors.append(f"No ImageNet concept is close to {', '.join(map(repr, missing))}: leave it out, or teach it "
+                      "with a few strokes in the app first (Edit ▸ Teach Selected Class from Strokes).")
+    return errors

@@ -33,6 +33,7 @@ TASKS = [("Train from a public dataset or a labeled folder · Relation Network (
          ("Train from a public dataset · ZS3Net (DeepLabv3+ and a feature generator)", "zs3net"),
          ("Train from a public dataset · SPNet", "spnet"),
          ("Improve on my unlabeled folder · self-training (ZS5Net)", "selftrain"),
+         ("Improve on a folder of my photos (self-training from the photo model)", "photos"),
          ("Learn the classes of my done images · fine-tune an existing run", "finetune")]
 TASK_HELP = {
     "rn": "Train from a public dataset or a labeled folder. Method: Relation Network (RN paper), a binary map per "
@@ -43,6 +44,9 @@ TASK_HELP = {
              "(calibrate in the app).",
     "selftrain": "Improve on my unlabeled folder. Method: ZS5Net self-training, a ZS3Net run labels a folder of "
                  "unlabeled images itself (its most confident pixels of each unseen class) and trains on them.",
+    "photos": "Improve on a folder of my photos. The photo model (ImageNet concepts, plus your stroke-taught "
+              "classes) labels your unlabeled photos; its most confident pixels of each class train a segmenter "
+              "(SPNet on EfficientNet-Lite0) that becomes the app's model. Steps: 300 unless you set them.",
     "finetune": "Learn the classes of my done images. Method: fine-tuning, continue from a run's weights on new "
                 "labeled data, e.g. the images of this project you marked done: a class that started zero-shot "
                 "improves with each corrected image.",
@@ -78,7 +82,7 @@ class WizardPages:
 
     def update_data_summary(self) -> None:
         """The split's summary (seen / unseen classes, images) while the data page is filled, not only on Next."""
-        if self.task.currentData() == "selftrain":
+        if self.task.currentData() in ("selftrain", "photos"):
             self.data_summary.setText("")
             return
         errors, names, summary = checks.check_data(self.data_kind.currentData(), self.data.text().strip(),
@@ -194,6 +198,7 @@ class WizardPages:
         sform.addRow("Rounds", self.rounds)
         layout.addWidget(self.labeled_box)
         layout.addWidget(self.self_box)
+        layout.addWidget(self._photos_box())  # gui.training_photos.PhotoTask
         layout.addStretch(1)
         return page
 
