@@ -178,7 +178,7 @@ def test_a_training_run_is_exported_once_and_used(qtbot, make_window, photos, tm
     assert window.result.prediction.heatmaps.shape[1:] == window.rgb.shape[:2]
 
 
-def test_dropping_a_folder_opens_it_and_is_remembered(qtbot, make_window, photos):
+def test_dropping_an_image_opens_it_in_a_private_project_that_is_remembered(qtbot, make_window, photos):
     from PySide6.QtCore import QMimeData, QPointF, QUrl
     from PySide6.QtGui import QDropEvent
 
@@ -190,8 +190,9 @@ def test_dropping_a_folder_opens_it_and_is_remembered(qtbot, make_window, photos
     window.dropEvent(event)
     qtbot.waitUntil(lambda: window.rgb is not None, timeout=10_000)
     assert window.image_id == "test_00002"
-    assert window.settings.value("recent")[0] == str(photos.resolve())
-    assert [a.text() for a in window.recent_menu.actions()] == [str(photos.resolve())]
+    assert not (photos / "project.json").exists() and window.project.root != photos.resolve()  # nothing beside it
+    assert window.settings.value("recent")[0] == str(window.project.root)
+    assert [a.text() for a in window.recent_menu.actions()] == [str(window.project.root)]
 
 
 def test_runs_of_the_project_are_listed_newest_first(qtbot, make_window, photos):
