@@ -49,9 +49,13 @@ class PhotoTask:
         return self.photos_box
 
     def _photos_chosen(self) -> None:
-        """The first time the task is picked, its classes are filled in (the photo model is read only then)."""
-        if self.task.currentData() == "photos" and not self.photo_classes.text().strip():
+        """The first time the task is picked, its classes are filled in (the photo model is read only then); the
+        steps field names this task's default."""
+        photos = self.task.currentData() == "photos"
+        if photos and not self.photo_classes.text().strip():
             self.fill_photo_classes()
+        self._preset_steps = getattr(self, "_preset_steps", "") or self.steps.specialValueText()
+        self.steps.setSpecialValueText("300 (the default of photo self-training)" if photos else self._preset_steps)
 
     def strokes_file(self) -> str:
         """The project's stroke-taught classes (``strokes.npz`` next to ``project.json``), '' when there are none."""

@@ -77,6 +77,7 @@ def test_defaults_and_checks_in_a_labelers_words(dialog, tmp_path):
     assert dialog.pages.currentIndex() == 1
     assert dialog.photos_box.isVisible() and not dialog.labeled_box.isVisible() and not dialog.self_box.isVisible()
     assert dialog.task_help.text().startswith("Improve on a folder of my photos")
+    assert dialog.steps.specialValueText().startswith("300") and dialog.steps.value() == 0  # no --steps: 300
     # the project's names the photo model supports, then the stroke-taught class; "sky" has neither
     assert dialog.photo_classes.text() == "cat, cup, table"
     assert "table" in dialog.photo_note.text() and "sky" in dialog.photo_note.text()
