@@ -16,7 +16,7 @@ import cv2
 import numpy as np
 
 #: Built-in models selectable by name (the Model menu and ``--samples``).
-BUILTINS = ("photos", "shapes")
+BUILTINS = ("photos", "shapes")  # the order of the Model menu; core.inference.runtime.BUILTIN_MODELS owns them
 #: Starting class names for the shipped sample photographs.
 PHOTO_CLASSES = ("cat", "cup", "person", "rocket", "flower")
 HEAD_FILE = "strokes.npz"
@@ -24,13 +24,9 @@ HEAD_FILE = "strokes.npz"
 
 def builtin_folder(name: str) -> Path:
     """The model folder of a built-in model: ``photos`` (ImageNet concepts) or ``shapes`` (the demo)."""
-    if name == "photos":
-        from core.photo import photo_model_folder
+    from core.inference.runtime import builtin_model_folder
 
-        return photo_model_folder()
-    from core.inference.runtime import demo_model_folder
-
-    return demo_model_folder()
+    return builtin_model_folder(name)
 
 
 def samples_folder(name: str) -> Path:

@@ -23,11 +23,11 @@ from core.data.labelmap import LabelMap
 from core.data.layout import LABELMAP, DatasetWriter
 from core.errors import ZerolabelError
 from core.inference.prelabel import Outputs, assemble_coco, write_outputs
+from core.inference.runtime import BUILTIN_MODELS, builtin_model_folder
 from core.io.image import IMAGE_SUFFIXES, read_image
 
 PREFETCH = 4
 #: Built-in model names and their folders under the installed ``resources`` package.
-BUILTIN_MODELS = {"shapes": "demo_model", "photos": "photo_model"}
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -71,13 +71,7 @@ def model_folder(model: str) -> Path:
     """An ONNX folder as is; a run folder is exported once into ``RUN/onnx`` (needs torch, once); a built-in name."""
     path = Path(model)
     if model in BUILTIN_MODELS and not path.exists():
-        from importlib.resources import files
-
-        path = Path(str(files("resources") / BUILTIN_MODELS[model]))
-        if not (path / "manifest.json").is_file():
-            raise ZerolabelError(f"the built-in model {model!r} is not installed ({path} has no manifest.json); "
-                                 "reinstall zerolabel or give a model folder")
-        return path
+        return builtin_model_folder(model)
     if (path / "manifest.json").is_file():
         return path
     if (path / "best.pt").is_file() or path.suffix == ".pt":
