@@ -24,7 +24,7 @@ HEAD_FILE = "strokes.npz"
 
 def builtin_folder(name: str) -> Path:
     """The model folder of a built-in model: ``photos`` (ImageNet concepts) or ``shapes`` (the demo)."""
-    from core.inference.runtime import builtin_model_folder
+    from core.inference.builtin import builtin_model_folder
 
     return builtin_model_folder(name)
 

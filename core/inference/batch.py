@@ -22,8 +22,8 @@ from core.data.base import BACKGROUND
 from core.data.labelmap import LabelMap
 from core.data.layout import LABELMAP, DatasetWriter
 from core.errors import ZerolabelError
+from core.inference.builtin import BUILTIN_MODELS, builtin_model_folder
 from core.inference.prelabel import Outputs, assemble_coco, write_outputs
-from core.inference.runtime import BUILTIN_MODELS, builtin_model_folder
 from core.io.image import IMAGE_SUFFIXES, read_image
 
 PREFETCH = 4

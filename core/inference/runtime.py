@@ -373,23 +373,6 @@ class Predictor:
         return Prediction(names, labels, self.model.device, scores)
 
 
-#: The models that ship with zerolabel, by the names ``predict`` and the app accept: name -> folder in resources.
-BUILTIN_MODELS = {"photos": "photo_model", "shapes": "demo_model"}
-
-
-def builtin_model_folder(name: str) -> Path:
-    """The folder of a built-in model (``photos``: ImageNet concepts for real photographs; ``shapes``: the demo)."""
-    from importlib.resources import files
-
-    if name not in BUILTIN_MODELS:
-        raise ModelFolderError(f"no built-in model {name!r}; use one of {', '.join(BUILTIN_MODELS)}")
-    path = Path(str(files("resources") / BUILTIN_MODELS[name]))
-    if not (path / "manifest.json").is_file():
-        raise ModelFolderError(f"the built-in model {name!r} is not installed ({path} has no manifest.json); "
-                               "reinstall zerolabel or give a model folder")
-    return path
-
-
 def demo_model_folder() -> Path:
     """The small demo model shipped in ``resources/demo_model`` (see the README for the command that made it)."""
     from importlib.resources import files
