@@ -268,6 +268,8 @@ class TrainingDialog(PhotoTask, WizardPages, QDialog):
         if info is None or not info.resumable:
             return False
         self.out.setText(str(info.path))
+        self.losses = ([s for s, _ in info.losses], [v for _, v in info.losses])  # the curve so far, from the run
+        self.curve.setData(*self.losses)
         steps = ["--steps", str(self.steps.value())] if self.steps.value() else []  # else the run's own
         return self._launch([*info.command[1:], *steps, "--resume", "--device", self.device.currentData(),
                              "--export-onnx"], "train", resume=True)

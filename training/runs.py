@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.annotation.store import pid_alive
-from training.messages import CheckpointSaved, EvalDone, Finished, Message, Started
+from training.messages import CheckpointSaved, EvalDone, Finished, Message, Started, StepDone
 
 STATUS = "status.json"
 
@@ -43,6 +43,7 @@ class RunInfo:
     command: list[str] = field(default_factory=list)
     error: str = ""
     updated: float = 0.0
+    losses: list[tuple[int, float]] = field(default_factory=list)  # (step, loss), thinned; the curve so far
 
     @property
     def name(self) -> str:
@@ -144,7 +145,7 @@ def read_run(path: str | os.PathLike) -> RunInfo | None:
                 step = saved
             if status == "running":
                 status = "done" if total and saved is not None and saved >= total else "interrupted"
-        return RunInfo(path, status, step, total, method, command, error, updated)
+        return RunInfo(path, status, step, total, method, command, error, updated, _losses(data))
     if (path / "best.pt").is_file() or (path / "manifest.json").is_file():
         return RunInfo(path, "done", updated=path.stat().st_mtime)
     if (path / "last.pt").is_file():
@@ -165,6 +166,18 @@ def _command_from_config(path: Path) -> list[str]:
         return []  # not resumable: nothing says how it was trained
 
 
+MAX_CURVE = 1000  # points of the loss curve kept in status.json (every other one dropped beyond that)
+
+
+def _losses(data: dict) -> list[tuple[int, float]]:
+    """The ``losses`` of a status file as (step, loss) pairs; anything malformed is dropped, never raised."""
+    raw = data.get("losses")
+    if not isinstance(raw, list):
+        return []
+    pairs = [p for p in raw if isinstance(p, list) and len(p) == 2 and all(isinstance(v, int | float) for v in p)]
+    return [(int(a), float(b)) for a, b in pairs[-MAX_CURVE:]]
+
+
 def list_runs(folder: str | os.PathLike) -> list[RunInfo]:
     """Every run folder directly under ``folder``, the most recently updated first."""
     folder = Path(folder)
@@ -180,11 +193,26 @@ class StatusRecorder:
     def __init__(self, out: str | os.PathLike, command: Sequence[str]) -> None:
         self.path = Path(out) / STATUS
         self.data: dict = {"status": "running", "step": 0, "total_steps": 0, "method": "", "pid": os.getpid(),
-                           "command": list(command), "error": ""}
+                           "command": list(command), "error": "", "losses": self._earlier_losses()}
+
+    def _earlier_losses(self) -> list[list[float]]:
+        """The curve of the run this one resumes (kept up to the step it resumes from, at :class:`Started`)."""
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, ValueError, RecursionError):
+            return []
+        return [list(p) for p in _losses(data)] if isinstance(data, dict) else []
 
     def __call__(self, msg: Message) -> None:
+        if isinstance(msg, StepDone):  # kept in memory; written with the next checkpoint, evaluation or end
+            curve = self.data["losses"]
+            curve.append([msg.step, msg.loss])
+            if len(curve) > MAX_CURVE:
+                del curve[::2]
+            return
         if isinstance(msg, Started):
             self.data.update(status="running", step=msg.step, total_steps=msg.total_steps, method=msg.method)
+            self.data["losses"] = [p for p in self.data["losses"] if p[0] <= msg.step]
         elif isinstance(msg, CheckpointSaved | EvalDone):
             self.data["step"] = msg.step
         elif isinstance(msg, Finished):

@@ -206,10 +206,13 @@ def test_runs_survive_the_dialog_one_cancelled_one_killed_and_the_killed_one_res
     assert again.resume_listed.isEnabled() and not again.use_listed.isEnabled()
     checkpoint = listed["killed"].step
     again.steps.setValue(checkpoint + 2)
+    assert listed["killed"].losses and listed["killed"].losses[0][0] == 1  # the curve up to the last checkpoint
     with qtbot.waitSignal(again.reader.message, timeout=60_000):
         again.resume_listed.click()
+    assert again.losses[0][: len(listed["killed"].losses)] == [s for s, _ in listed["killed"].losses]  # plot seeded
     qtbot.waitUntil(lambda: isinstance(again.last, Finished), timeout=60_000)
     assert again.last.status == "done" and again.last.step == checkpoint + 2
+    assert again.losses[0][-1] == checkpoint + 2 and len(again.losses[0]) > len(listed["killed"].losses)
     listed = {again.runs.item(i).data(256).name: again.runs.item(i).data(256) for i in range(again.runs.count())}
     assert listed["killed"].usable and listed["cancelled"].resumable  # the other run is still there to resume
     again.done(0)

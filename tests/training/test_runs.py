@@ -97,3 +97,29 @@ def test_wrong_types_in_status_and_config_read_as_a_clear_failure(tmp_path):
         (old / "config.json").write_text(json.dumps(config))
         assert read_run(old).command == [] and not read_run(old).resumable
     assert len(list_runs(tmp_path)) == len(cases) + 1
+
+
+def test_the_loss_curve_is_kept_in_the_status_and_survives_a_resume(tmp_path):
+    """status.json keeps the (thinned) curve; a resumed run keeps it up to the step it resumes from."""
+    from training.messages import CheckpointSaved, Started, StepDone
+    from training.runs import MAX_CURVE, StatusRecorder, read_run
+
+    first = StatusRecorder(tmp_path, ["train"])
+    first(Started(run_dir=str(tmp_path), method="rn", total_steps=10, step=0))
+    for step in range(1, 7):
+        first(StepDone(step, 10, 1.0 / step, 1e-3, 0.0))
+    first(CheckpointSaved(step=4, path=str(tmp_path / "last.pt")))  # steps 5-6 came after: lost with the process
+    assert [s for s, _ in read_run(tmp_path).losses] == [1, 2, 3, 4, 5, 6]
+    again = StatusRecorder(tmp_path, ["train"])
+    again(Started(run_dir=str(tmp_path), method="rn", total_steps=10, step=4))
+    again(StepDone(5, 10, 0.5, 1e-3, 0.0))
+    again(CheckpointSaved(step=5, path=str(tmp_path / "last.pt")))
+    assert read_run(tmp_path).losses == [(1, 1.0), (2, 0.5), (3, 1 / 3), (4, 0.25), (5, 0.5)]
+    for step in range(6, 6 + 3 * MAX_CURVE):
+        again(StepDone(step, 10, 0.1, 1e-3, 0.0))
+    again(CheckpointSaved(step=step, path=str(tmp_path / "last.pt")))
+    curve = read_run(tmp_path).losses
+    steps = [s for s, _ in curve]
+    assert len(curve) <= MAX_CURVE and steps[-1] >= step - 2 and steps[0] <= 64 and steps == sorted(set(steps))
+    (tmp_path / "status.json").write_text('{"status": "stopped", "losses": [[1, "x"], "y", [2, 0.5]]}')
+    assert read_run(tmp_path).losses == [(2, 0.5)]
