@@ -139,7 +139,40 @@ def run(args: argparse.Namespace) -> int:
           f"({time.perf_counter() - started:.1f} s in all)")
     print("   This baseline only knows colours; train a real zero-shot model with `zerolabel train`.")
     embedded_model_step(out)
+    photo_step(out)
     return 0
+
+
+PHOTO_NAMES = ("cat", "cup", "person", "rocket", "flower", "building")
+
+
+def photo_step(out: Path) -> None:
+    """7. The built-in photo model (ImageNet concepts through WordNet) labels the sample photographs."""
+    from core.data.palette import class_colours
+    from core.errors import ZerolabelError
+    from core.inference.builtin import builtin_model_folder
+    from core.inference.runtime import Predictor
+    from core.io.image import read_image, write_image
+    from core.photo import sample_photos_folder
+
+    try:
+        predictor = Predictor(builtin_model_folder("photos"))
+    except ZerolabelError as exc:
+        print(f"\n7. (photo model unavailable: {exc}; skipped)")
+        return
+    palette = np.array([(0, 0, 0), *class_colours(PHOTO_NAMES)], np.uint8)
+    print(f"\n7. built-in photo model (ImageNet concepts, ONNX Runtime on {predictor.model.device}) on the sample "
+          f"photographs, every photo with the names {', '.join(PHOTO_NAMES)}:")
+    for path in sorted(sample_photos_folder().glob("*.jpg")):
+        image = read_image(path)
+        labels = predictor.predict(image, list(PHOTO_NAMES), key=str(path)).labels
+        shares = np.bincount(labels.ravel(), minlength=len(PHOTO_NAMES) + 1)[1:] / labels.size
+        found = ", ".join(f"{n} {v:.0%}" for n, v in zip(PHOTO_NAMES, shares, strict=True) if v > 0) or "nothing"
+        print(f"   {path.name:14s} -> {found}")
+        blend = (0.5 * image + 0.5 * palette[labels]).astype(np.uint8)
+        write_image(out / "photos" / f"{path.stem}.png", np.where(labels[..., None] > 0, blend, image))
+    print(f"   overlays in {out / 'photos'}; names no ImageNet concept supports (sky, water) are refused, not drawn: "
+          "teach them with strokes in the app")
 
 
 def embedded_model_step(out: Path) -> None:

@@ -1,4 +1,5 @@
-"""The CLI demo (what `make run` runs until the app exists) runs end to end and transfers to unseen classes."""
+"""The CLI demo (what `make run` runs without a display) runs end to end, transfers to unseen classes and labels the
+sample photographs with the photo model."""
 
 from __future__ import annotations
 
@@ -20,6 +21,12 @@ def test_demo_end_to_end(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     # The embedding -> colour map fitted on seen classes must find the unseen colours: far above chance (1/6).
     assert zlss["unseen"]["mIoU"] > 0.4
     assert set(zlss["per_class"]) == {line.strip() for line in (tmp_path / "shapes" / "unseen.txt").open()}
+    # 7: the photo model on the sample photographs: the cat photo is mostly cat, the flower photo has no cat
+    cat_line = next(line for line in out.splitlines() if line.strip().startswith("chelsea.jpg"))
+    assert int(cat_line.split("cat ")[1].split("%")[0]) > 50
+    flower_line = next(line for line in out.splitlines() if line.strip().startswith("flower.jpg"))
+    assert "flower" in flower_line.split("->")[1] and "cat" not in flower_line
+    assert len(list((tmp_path / "photos").glob("*.png"))) == 6
 
 
 def test_demo_reports_a_bad_provider(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
