@@ -110,7 +110,6 @@ def run_method(run: str) -> tuple[str, str]:
 
 def check_selftrain(base: str, unlabeled: str) -> list[str]:
     """Errors for a ZS5Net self-training: a softmax base run and a folder with images."""
-    from core.data.unlabeled import UnlabeledFolder
 
     method, error = run_method(base) if base else ("", "Choose the ZS3Net run to self-train (a run folder of "
                                                      "`zerolabel train --method zs3net`).")
@@ -118,12 +117,8 @@ def check_selftrain(base: str, unlabeled: str) -> list[str]:
     if method and method not in SELFTRAIN_BASES:
         errors.append(f"{base} is a {method} run; self-training (ZS5Net) starts from a ZS3Net (or SPNet / DeViSE) "
                       "run: train one first.")
-    if not unlabeled:
-        errors.append("Choose the folder of unlabeled images.")
-    elif not Path(unlabeled).is_dir():
-        errors.append(f"{unlabeled}: no such folder; choose a folder of unlabeled images.")
-    elif len(UnlabeledFolder(unlabeled)) == 0:
-        errors.append(f"{unlabeled}: no images (.jpg, .png, …) in this folder or below it.")
+    errors += image_folder_errors(unlabeled, "Choose the folder of unlabeled images.",
+                                  "choose a folder of unlabeled images", "images")
     return errors
 
 
@@ -170,17 +165,25 @@ def photo_classes(names: list[str], strokes: str) -> list[str]:
     return [n for n in names if n not in missing] + [n for n in taught if n not in names]
 
 
-def check_photos(folder: str, classes: str, strokes: str) -> list[str]:
-    """Errors for photo self-training: a folder with photos and class names the photo model (or strokes) knows."""
+def image_folder_errors(folder: str, choose: str, instead: str, noun: str) -> list[str]:
+    """The one check of a folder of unlabeled images: given, a folder, holding at least one image."""
     from core.data.unlabeled import UnlabeledFolder
 
-    errors = []
     if not folder:
-        errors.append("Choose the folder of your photos (Browse…).")
-    elif not Path(folder).is_dir():
-        errors.append(f"{folder}: no such folder; choose the folder of your photos.")
-    elif len(UnlabeledFolder(folder)) == 0:
-        errors.append(f"{folder}: no photos (.jpg, .png, …) in this folder or below it.")
+        return [choose]
+    if not Path(folder).is_dir():
+        return [f"{folder}: no such folder; {instead}."]
+    if len(UnlabeledFolder(folder)) == 0:
+        return [f"{folder}: no {noun} (.jpg, .png, …) in this folder or below it."]
+    return []
+
+
+def check_photos(folder: str, classes: str, strokes: str) -> list[str]:
+    """Errors for photo self-training: a folder with photos and class names the photo model (or strokes) knows."""
+
+    errors = []
+    errors += image_folder_errors(folder, "Choose the folder of your photos (Browse…).",
+                                  "choose the folder of your photos", "photos")
     names = [n.strip() for n in classes.split(",") if n.strip()]
     if not names:
         errors.append("Type at least one class name, e.g. cat, cup (comma-separated).")
