@@ -59,13 +59,13 @@ def export_coco(project: Project, ids: Sequence[str], out_json: str | os.PathLik
 
 def export_other(project: Project, ids: Sequence[str], fmt: str, out: str | os.PathLike
                  ) -> Iterator[tuple[int, int]]:
-    """CVAT / YOLO-seg / LabelMe through :mod:`core.formats` (the one owner of those formats)."""
+    """CVAT / YOLO-seg / LabelMe through :mod:`core.formats` (the one owner of those formats), in one step: the
+    format writers report no progress between images, so this yields once, when everything is written."""
     from core.formats import export_dataset as export_format
 
     ids = project.saved_ids(list(ids))
-    done: list[tuple[int, int]] = []
-    export_format(project.root, fmt, out, ids=ids, progress=lambda n, total: done.append((n, total)))
-    yield from done or [(len(ids), len(ids))]
+    export_format(project.root, fmt, out, ids=ids)
+    yield len(ids), len(ids)
 
 
 def export_dataset(project: Project, ids: Sequence[str], out: str | os.PathLike) -> Iterator[tuple[int, int]]:
