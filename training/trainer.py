@@ -345,43 +345,7 @@ class Trainer:
             hook(self, metrics)
 
     def after_training(self) -> None:
-        """ZS3Net: train the generator and refit the classifier for the unseen names (embeddings only)."""
-        if not hasattr(self.model, "set_bank") or not self.unseen or self.rank != 0:
-            return
-        from core.models.zs3net import collect_features, collect_graphs, fit_unseen
+        """Method-specific stage after the network is trained (ZS3Net: generator + classifier refit)."""
+        from training.zs3stage import fit_generator_stage
 
-        best = self.out / BEST
-        if best.exists():
-            model, _ = load_checkpoint(best)
-            self.model.load_state_dict(model.state_dict())
-        cfg = self.config
-        self.emit(Log(f"training the feature generator ({cfg.gmmn_steps} steps) and refitting the classifier"))
-        self.model.eval()
-        allowed = [0, *self.seen]  # seen classes + background: unseen pixels never become training data
-        seen_features: dict[int, list] = {}
-        graphs: list | None = [] if cfg.method == "zs3net-gc" else None
-        for images, labels in self.train_data.eval_batches(32):  # every training image, in order
-            labels = torch.from_numpy(labels).long()
-            if graphs is not None:  # segment graphs with each segment's real features (seen classes, no background)
-                graphs += collect_graphs(self.model, images.to(self.device), labels.to(self.device),
-                                         allowed=self.seen, seed=cfg.seed)
-            found = collect_features(self.model, images.to(self.device), labels.to(self.device), allowed=allowed,
-                                     max_per_class=200)
-            for c, f in found.items():
-                seen_features.setdefault(c, []).append(f.cpu())
-        gen = torch.Generator().manual_seed(cfg.seed)
-        seen_features = {c: torch.cat(f)[torch.randperm(sum(len(x) for x in f), generator=gen)[:3000]]
-                         for c, f in seen_features.items()}
-        self.model.cpu()  # the generator and the classifier refit are small: CPU
-        fit_unseen(
-            self.model,
-            [self.class_names[c] for c in self.unseen],
-            torch.stack([self.embeddings[c] for c in self.unseen]),
-            seen_features,
-            {c: self.embeddings[c] for c in self.seen},
-            steps=cfg.gmmn_steps,
-            seed=cfg.seed,
-            graphs=graphs,
-        )
-        self.model.to(self.device)
-        self.save(BEST)
+        fit_generator_stage(self)
