@@ -150,7 +150,7 @@ def load_checkpoint(
     if missing:
         raise CheckpointError(f"{path}: the checkpoint lacks {missing}; the file was edited or cut short")
     _check_fields(path, payload)
-    model, config = _build(path, payload["config"])
+    model, config = _build(path, _earlier_defaults(payload["config"], payload["state_dict"]))
     try:
         model.load_state_dict(payload["state_dict"], strict=True)
     except (RuntimeError, TypeError, AttributeError) as exc:
@@ -199,6 +199,19 @@ def _check_fields(path: Path, payload: dict) -> None:
     if problems:
         raise CheckpointError(f"{path}: not a valid zerolabel checkpoint ({'; '.join(problems)}); the file was "
                               "edited or damaged: use the run's other checkpoint (best.pt / last.pt) or train again")
+
+
+def _earlier_defaults(raw: Any, state: Any) -> Any:
+    """A Relation Network / U-Net saved before ``image_norm`` and ``word_act`` existed is built as it was trained
+    (no image-term norm, ReLU word output), so earlier runs still load and predict unchanged."""
+    if (isinstance(raw, dict) and raw.get("method") in ("rn", "unet") and isinstance(state, dict)
+            and "image_convs.0.weight" in state and "image_norms.0.weight" not in state):
+        options = dict(raw.get("options") or {})
+        options.setdefault("image_norm", False)
+        if raw.get("method") == "rn":
+            options.setdefault("word_act", "relu")
+        return {**raw, "options": options}
+    return raw
 
 
 def _build(path: Path, raw: Any) -> tuple[Segmenter, ModelConfig]:

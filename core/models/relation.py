@@ -50,7 +50,8 @@ from core.models.deeplab import ASPP, head_width, norm
 LEVEL_STRIDES = (32, 16, 8, 4)
 #: The CNN word module's spatial seed: ``GRID_CHANNELS`` maps of ``GRID x GRID``.
 GRID, GRID_CHANNELS = 4, 16
-OPTIONS = {"word_module", "head", "width", "fine_width", "word_channels", "word_hidden", "feature_dim"}
+OPTIONS = {"word_module", "head", "width", "fine_width", "word_channels", "word_hidden", "feature_dim", "word_act",
+           "image_norm"}
 
 
 @dataclass(frozen=True)
@@ -85,11 +86,14 @@ def tiled_conv(weight: torch.Tensor, vectors: torch.Tensor, like: torch.Tensor) 
 class WordModule(nn.Module):
     """Class embeddings ``[C, D]`` -> φ per level: ``[C, c_l]`` (fc) or ``[C, c_l, h_l, w_l]`` (cnn)."""
 
-    def __init__(self, dim: int, channels: list[int], kind: str = "fc", hidden: int | None = None) -> None:
+    def __init__(self, dim: int, channels: list[int], kind: str = "fc", hidden: int | None = None,
+                 act: str = "linear") -> None:
         super().__init__()
         if kind not in ("fc", "cnn"):
             raise ValueError(f"unknown word_module {kind!r}; choose fc or cnn")
-        self.kind, self.channels = kind, list(channels)
+        if act not in ("linear", "relu"):
+            raise ValueError(f"unknown word_act {act!r}; choose linear or relu")
+        self.kind, self.channels, self.act = kind, list(channels), act
         hidden = hidden or max(64, dim)
         self.mlp = nn.Sequential(nn.Linear(dim, hidden), nn.ReLU(inplace=True))
         if kind == "fc":
@@ -104,7 +108,9 @@ class WordModule(nn.Module):
 
     def forward(self, emb: torch.Tensor, sizes: list[torch.Tensor]) -> list[torch.Tensor]:
         """``sizes``: one tensor per level whose last two dims give the map size (used by ``cnn`` only)."""
-        h = F.relu(self.out(self.mlp(emb)))
+        h = self.out(self.mlp(emb))
+        if self.act == "relu" or self.kind == "cnn":
+            h = F.relu(h)
         if self.kind == "fc":
             return list(torch.split(h, self.channels, dim=1))
         grid = h.view(-1, GRID_CHANNELS, GRID, GRID)
@@ -149,11 +155,16 @@ class RelationNet(Segmenter):
         skips = [lv for lv in levels if lv.skip is not None]
         # First relation layer split by input: image part (encode), word part (per class), up part (per pair).
         self.image_convs = nn.ModuleList(nn.Conv2d(lv.channels, lv.width, 3, padding=1) for lv in skips)
+        # Each image term is normalised (once per image) so the class term it meets is on the same scale; with
+        # raw ImageNet features (std 3-7) the class terms were negligible and the word module's ReLUs died.
+        self.image_norms = (nn.ModuleList(norm(lv.width) for lv in skips) if opts.get("image_norm", True)
+                            else None)
         if self.uses_words:
             kind = str(opts.get("word_module", "fc"))
             word_ch = [int(opts.get("word_channels", lv.width if kind == "cnn" else lv.channels))
                        for lv in skips]
-            self.word = WordModule(config.embed_dim, word_ch, kind, opts.get("word_hidden"))
+            self.word = WordModule(config.embed_dim, word_ch, kind, opts.get("word_hidden"),
+                                   str(opts.get("word_act", "linear")))
             self.word_convs = nn.ModuleList(nn.Conv2d(c, lv.width, 3, padding=1, bias=False)
                                             for c, lv in zip(word_ch, skips, strict=True))
         self.up_convs = nn.ModuleList(nn.Conv2d(a.width, b.width, 1, bias=False)
@@ -173,7 +184,10 @@ class RelationNet(Segmenter):
 
     def encode(self, images: torch.Tensor) -> Features:
         """ImageNet-normalised ``[B, 3, H, W]`` -> the image part of each level's first layer (small maps)."""
-        return tuple(conv(f) for conv, f in zip(self.image_convs, self._skip_features(images), strict=True))
+        terms = [conv(f) for conv, f in zip(self.image_convs, self._skip_features(images), strict=True)]
+        if self.image_norms is not None:
+            terms = [n(t) for n, t in zip(self.image_norms, terms, strict=True)]
+        return tuple(terms)
 
     # -- class side and pairs -------------------------------------------------------------------------
     def class_terms(self, features: Features, class_embeddings: torch.Tensor) -> list[torch.Tensor]:
@@ -233,7 +247,8 @@ class RelationNet(Segmenter):
 
     def naive_score(self, images: torch.Tensor, class_embeddings: torch.Tensor) -> torch.Tensor:
         """The same function the textbook way, for tests and the benchmark only: per (image, class) pair, tile
-        φ, concatenate it with the image features and the upsampled decoder state, run the full 3x3 conv."""
+        φ, concatenate it with the upsampled decoder state and run one 3x3 conv over both, plus the image term
+        (normalised with ``image_norm``, so it is computed on its own; without it, it joins the concatenation)."""
         self._check(class_embeddings)
         feats = self._skip_features(images)
         phi = self.word(class_embeddings, feats)
@@ -242,18 +257,25 @@ class RelationNet(Segmenter):
             for c in range(class_embeddings.shape[0]):
                 h, k = None, 0
                 for i, level in enumerate(self.levels):
-                    parts, weights, bias = [], [], None
+                    parts, weights, bias, image = [], [], None, 0
                     if level.skip is not None:
                         f, p = feats[k][b : b + 1], phi[k][c : c + 1]
                         tile = p[:, :, None, None].expand(-1, -1, *f.shape[-2:]) if p.dim() == 2 else p
-                        parts += [f, tile]
-                        weights += [self.image_convs[k].weight, self.word_convs[k].weight]
-                        bias, k = self.image_convs[k].bias, k + 1
+                        if self.image_norms is not None:
+                            image = self.image_norms[k](self.image_convs[k](f))
+                        else:
+                            parts.append(f)
+                            weights.append(self.image_convs[k].weight)
+                            bias = self.image_convs[k].bias
+                        parts.append(tile)
+                        weights.append(self.word_convs[k].weight)
+                        size, k = f.shape[-2:], k + 1
+                    else:
+                        size = [2 * s for s in h.shape[-2:]]
                     if h is not None:
-                        size = parts[0].shape[-2:] if parts else [2 * s for s in h.shape[-2:]]
                         parts.append(F.interpolate(h, size=size, mode="bilinear", align_corners=False))
                         weights.append(F.pad(self.up_convs[i - 1].weight, [1, 1, 1, 1]))  # 1x1 as a 3x3
-                    x = F.conv2d(torch.cat(parts, 1), torch.cat(weights, 1), bias, padding=1)
+                    x = image + F.conv2d(torch.cat(parts, 1), torch.cat(weights, 1), bias, padding=1)
                     h = self.blocks[i](x)
                 rows.append(self.logit(h))
         out = torch.cat(rows)
