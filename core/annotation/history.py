@@ -9,7 +9,7 @@ Example:
     >>> labels = np.zeros((4, 4), np.uint8)
     >>> h = History(labels)
     >>> with h.stroke():
-    ...     h.paint(np.array([0, 1]), 3)
+    ...     _ = h.paint(np.array([0, 1]), 3)
     >>> int(labels.sum()), h.undo(), int(labels.sum())
     (6, True, 0)
 """
@@ -99,6 +99,11 @@ class History:
         """Replace the whole map as one undo step (accepting the model's mask, clearing)."""
         diff = np.flatnonzero(self.labels.reshape(-1) != labels.reshape(-1))
         return self.paint(diff, labels.reshape(-1)[diff])
+
+    def reset(self, labels: np.ndarray) -> None:
+        """Overwrite the whole map without an undo step (the model's draft, before any edit)."""
+        self.labels[...] = labels
+        self.version += 1
 
     def _apply(self, source: deque, target: deque, forward: bool) -> bool:
         if not source:
