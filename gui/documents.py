@@ -6,6 +6,10 @@ saves it follows. An image is saved only when the disk worker says so: until the
 fails (a full disk, a read-only folder) the edits are autosaved and kept in memory; leaving the image or quitting
 never drops them without asking. The project is locked while it is open; a project another process writes opens
 read-only.
+
+The open image's state (labels, draft, undo history, saved version) is a Qt-free
+:class:`core.annotation.document.ImageDocument`; this mixin opens, saves and closes it, and
+:class:`DocumentSignals` re-emits its plain-callback events as Qt signals.
 """
 
 from __future__ import annotations
@@ -13,14 +17,82 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PySide6.QtCore import QCoreApplication
+from PySide6.QtCore import QCoreApplication, QObject, Signal
 from PySide6.QtWidgets import QMessageBox
 
 from core.annotation import History, Project, ProjectLocked
+from core.annotation.document import ImageDocument
+
+
+class DocumentSignals(QObject):
+    """The open document's events as Qt signals: ``labels_changed(version)``, ``saved(version)``,
+    ``save_failed(kind)``; :meth:`bind` follows the document the window shows."""
+
+    labels_changed = Signal(int)
+    saved = Signal(int)
+    save_failed = Signal(str)
+
+    def bind(self, document: ImageDocument | None) -> None:
+        if document is not None:
+            document.events.labels.connect(self.labels_changed.emit)
+            document.events.saved.connect(self.saved.emit)
+            document.events.save_failed.connect(self.save_failed.emit)
 
 
 class DocumentsMixin:
     """Needs the window's widgets, its ``_post_load`` / ``_post_save`` / ``_post_flush`` signals and ``error``."""
+
+    document: ImageDocument | None = None  # the open image's labels, draft, history and saved state
+
+    @property
+    def document_signals(self) -> DocumentSignals:
+        if getattr(self, "_document_signals", None) is None:
+            self._document_signals = DocumentSignals(self)
+        return self._document_signals
+
+    def _open_document(self, document: ImageDocument | None) -> None:
+        self.document = document
+        self.document_signals.bind(document)
+
+    # the window's view of the document (the canvas, tools and edits read these)
+    @property
+    def history(self) -> History | None:
+        return self.document.history if self.document is not None else None
+
+    @history.setter
+    def history(self, history: History | None) -> None:
+        if history is None:
+            self._open_document(None)
+        elif self.document is not None:
+            self.document.history = history
+
+    @property
+    def draft(self) -> bool:
+        """The labels are the model's draft, not the user's edits yet."""
+        return self.document.draft if self.document is not None else True
+
+    @draft.setter
+    def draft(self, draft: bool) -> None:
+        if self.document is not None:
+            self.document.draft = draft
+
+    @property
+    def saved_version(self) -> int:
+        return self.document.saved_version if self.document is not None else 0
+
+    @saved_version.setter
+    def saved_version(self, version: int) -> None:
+        if self.document is not None:
+            self.document.saved_version = version
+
+    @property
+    def autosaved_version(self) -> int:
+        return self.document.autosaved_version if self.document is not None else 0
+
+    @autosaved_version.setter
+    def autosaved_version(self, version: int) -> None:
+        if self.document is not None:
+            self.document.autosaved_version = version
 
     # -- opening -----------------------------------------------------------------------------------------
     def open_path(self, path: str | Path) -> bool:
@@ -118,9 +190,7 @@ class DocumentsMixin:
             labels, from_autosave = self.unsaved[image_id][0].copy(), True
         self.rgb, self.result, self.pred_labels = rgb, None, None
         self.recorder = None  # strokes to teach from are this image's
-        self.draft = labels is None
-        self.history = History(labels if labels is not None else np.zeros(rgb.shape[:2], np.uint8))
-        self.saved_version = self.autosaved_version = -1 if from_autosave else 0
+        self._open_document(ImageDocument(image_id, labels, rgb.shape[:2], from_autosave))
         self.canvas.history = self.history
         self.canvas.set_image(rgb)
         self.refresh_overlay()
@@ -129,7 +199,8 @@ class DocumentsMixin:
         self.schedule_prediction(0)
 
     def _unload(self, keep_picture: bool = False) -> None:
-        self.rgb, self.history, self.result, self.pred_labels = None, None, None, None
+        self.rgb, self.result, self.pred_labels = None, None, None
+        self._open_document(None)
         self.canvas.history = None
         if keep_picture:
             return
@@ -160,7 +231,7 @@ class DocumentsMixin:
     @property
     def dirty(self) -> bool:
         """The open image has edits the disk has not confirmed as saved."""
-        return self.history is not None and not self.draft and self.history.version != self.saved_version
+        return self.document is not None and self.document.dirty
 
     def leave_image(self) -> None:
         if self.dirty:
@@ -169,12 +240,10 @@ class DocumentsMixin:
     # -- saving: one ordered queue, saved only when the disk says so -------------------------------------
     def save(self, done: bool | None = None) -> None:
         """Queue a save of the open image (the user's labels from now on, also an accepted draft)."""
-        if self.project is None or self.history is None or self.image_id is None:
+        if self.project is None or self.document is None or self.image_id is None:
             return
-        ticket = (self.history, self.history.version)
-        self._post_save.emit(self.project, self.image_id, self.history.labels.copy(), False, done, ticket)
-        self.autosaved_version = self.history.version  # a failed save autosaves these labels itself
-        self.draft = False
+        labels, ticket = self.document.save_request()
+        self._post_save.emit(self.project, self.image_id, labels, False, done, ticket)
 
     def mark_done(self) -> None:
         self.save(done=True)
@@ -184,10 +253,10 @@ class DocumentsMixin:
     def autosave(self) -> None:
         if self.project is not None and self.project.read_only:
             return  # nothing can be written; the save says so once, not every few seconds
-        if self.dirty and self.history.version != self.autosaved_version:
-            self.autosaved_version = self.history.version
-            self._post_save.emit(self.project, self.image_id, self.history.labels.copy(), True, None,
-                                 (self.history, self.history.version))
+        request = self.document.autosave_request() if self.document is not None else None
+        if request is not None:
+            labels, ticket = request
+            self._post_save.emit(self.project, self.image_id, labels, True, None, ticket)
 
     def flush(self) -> None:
         """Wait until every write queued so far is on disk, and take in what the disk worker reported."""
@@ -195,11 +264,10 @@ class DocumentsMixin:
         QCoreApplication.sendPostedEvents(self)
 
     def _saved(self, image_id: str, kind: str, ticket: tuple) -> None:
-        history, version = ticket
         if kind == "save":
             self.unsaved.pop(image_id, None)
-            if history is self.history and image_id == self.image_id:
-                self.saved_version = version
+            if self.document is not None and image_id == self.image_id:
+                self.document.saved(ticket)  # counts only for the history it was taken from
         if self.project is not None:
             self.navigator.set_status(image_id, self.project.image_status(image_id))
         if kind == "save":
@@ -207,11 +275,9 @@ class DocumentsMixin:
 
     def _save_failed(self, image_id: str, kind: str, message: str, labels: np.ndarray, ticket: tuple,
                      kept: bool) -> None:
-        history, version = ticket
-        current = history is self.history and image_id == self.image_id
+        if self.document is not None and image_id == self.image_id:
+            self.document.save_failed(kind, ticket)  # an autosave is tried again on the next tick
         if kind == "autosave":
-            if current:
-                self.autosaved_version = -2  # try again on the next tick
             self.statusBar().showMessage(f"Autosave of {image_id} failed: {message}", 10000)
             return
         self.unsaved[image_id] = (labels, kept)
