@@ -127,8 +127,10 @@ class TrainingDialog(PhotoTask, WizardPages, QDialog):
         self.start_button.setEnabled(index == 2 and not self.running)
         if index < 3:
             self.problems.setText("")
+        from training.runs import RunFolder
+
         out = Path(self.out.text().strip())
-        if index == 2 and ((out / "status.json").is_file() or (out / "last.pt").is_file()):
+        if index == 2 and RunFolder(out).started:
             # back from a run to change settings: the next run goes to a new folder (Resume continues the old one)
             self.out.setText(str(out.parent / time.strftime("run-%Y%m%d-%H%M%S")))
 
@@ -277,10 +279,12 @@ class TrainingDialog(PhotoTask, WizardPages, QDialog):
     # -- the run ----------------------------------------------------------------------------------------
     def start(self, resume: bool = False, extra: list[str] | None = None) -> bool:
         """Check every page, then start the trainer (``resume``: continue the run folder's ``last.pt``)."""
+        from training.runs import RunFolder
+
         for index in (1, 2):
             errors = self.page_errors(index)
             out = Path(self.out.text().strip())
-            if index == 2 and not resume and ((out / "status.json").is_file() or (out / "last.pt").is_file()):
+            if index == 2 and not resume and RunFolder(out).started:
                 errors.append(f"{out} already holds a run: choose another run folder (or resume that run).")
             if errors:
                 self.go(index)

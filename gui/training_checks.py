@@ -1,13 +1,16 @@
 """The training wizard's checks, in a labeler's words: everything is verified before a trainer starts.
 
-Qt-free and torch-free (they run in the app's process on every "Next"): datasets are opened with core's readers,
-class names go through the chosen text encoder, ImageNet weights and a GPU are looked for on disk.
+Qt-free and torch-free. They run in a worker thread of the app on every "Next" and "Start" (opening a dataset or
+loading a word2vec file takes seconds to minutes): the wizard hands over a :class:`WizardFields` snapshot of its
+widgets and gets a :class:`PageCheck` back. Datasets are opened with core's readers, class names go through the
+chosen text encoder, ImageNet weights and a GPU are looked for on disk.
 """
 
 from __future__ import annotations
 
 import functools
 import json
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.errors import ZerolabelError
@@ -27,6 +30,74 @@ SELFTRAIN_BASES = ("zs3net", "zs3net-gc", "spnet", "devise")
 def data_spec(kind: str, folder: str) -> str:
     """The ``--data`` value: ``FOLDER`` for our layout, ``voc:FOLDER`` for the papers' datasets."""
     return f"{kind}:{folder}" if kind else folder
+
+
+@dataclass(frozen=True)
+class WizardFields:
+    """What the wizard's pages say, read on the UI thread and checked in a worker."""
+
+    task: str
+    data_kind: str = ""
+    data: str = ""
+    unseen: str = ""
+    init: str = ""
+    base_run: str = ""
+    unlabeled: str = ""
+    photo_folder: str = ""
+    photo_classes: str = ""
+    strokes: str = ""
+    embedding: str = ""
+    backbone: str = "tiny"
+    pretrained: bool = False
+    device: str = "auto"
+    out: str = ""
+
+
+@dataclass
+class PageCheck:
+    """The outcome of checking pages: ``index`` is the first page with ``errors`` (or the last one checked)."""
+
+    index: int
+    errors: list[str] = field(default_factory=list)
+    names: list[str] = field(default_factory=list)
+    summary: str = ""
+
+
+def method_of(f: WizardFields) -> tuple[str, str]:
+    """The ``--method`` of the run and an error (a fine-tune takes its run's method)."""
+    return run_method(f.init) if f.task == "finetune" else (f.task, "")
+
+
+def check_pages(f: WizardFields, pages: tuple[int, ...], new_run: bool = False) -> PageCheck:
+    """Check ``pages`` (1: data, 2: model) in order and stop at the first with errors; ``new_run``: the run
+    folder must not hold a run already."""
+    result = PageCheck(index=0)
+    for index in pages:
+        result.index = index
+        if index == 1:
+            if f.task == "photos":
+                result.errors = check_photos(f.photo_folder, f.photo_classes, f.strokes)
+            elif f.task == "selftrain":
+                result.errors = check_selftrain(f.base_run, f.unlabeled)
+            else:
+                result.errors, result.names, result.summary = check_data(f.data_kind, f.data, f.unseen)
+                result.errors += [e for e in [method_of(f)[1]] if e]
+        elif index == 2:
+            errors = []
+            if f.task not in ("selftrain", "photos"):
+                errors = check_words(f.embedding, result.names)
+                errors += check_model(f.backbone, f.pretrained, f.device)
+            elif f.device == "cuda":
+                errors = check_model("tiny", False, "cuda")
+            out = Path(f.out)
+            if not f.out:
+                errors.append("Choose a run folder.")
+            elif new_run and ((out / "status.json").is_file() or (out / "last.pt").is_file()):
+                errors.append(f"{out} already holds a run: choose another run folder (or resume that run).")
+            result.errors = errors
+        if result.errors:
+            break
+    return result
 
 
 def check_data(kind: str, folder: str, unseen: str) -> tuple[list[str], list[str], str]:
@@ -96,7 +167,9 @@ def run_method(run: str) -> tuple[str, str]:
     path = Path(run)
     if not run:
         return "", "Choose the run to start from (a run folder of zerolabel train)."
-    if not ((path / "best.pt").is_file() or (path / "last.pt").is_file()):
+    from training.runs import RunFolder
+
+    if RunFolder(path).checkpoint is None:
         return "", f"{path}: no best.pt or last.pt in it; is it a run folder of zerolabel train?"
     try:
         method = json.loads((path / "config.json").read_text(encoding="utf-8"))["method"]

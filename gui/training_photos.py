@@ -8,8 +8,6 @@ goes through the same launcher and run page as every other training.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from PySide6.QtWidgets import QCheckBox, QDoubleSpinBox, QFormLayout, QGroupBox, QLabel, QLineEdit
 
 from gui import training_checks as checks
@@ -105,5 +103,7 @@ class PhotoTask:
 
     def photo_model_folder(self, run: str) -> str:
         """The folder to load after a photo self-training: ``RUN/onnx`` (written before the run reports done)."""
-        onnx = Path(run) / "onnx"
-        return str(onnx) if (onnx / "manifest.json").is_file() else run
+        from training.runs import MANIFEST, RunFolder
+
+        onnx = RunFolder(run).onnx
+        return str(onnx) if (onnx / MANIFEST).is_file() else run

@@ -22,7 +22,7 @@ from core.errors import ZerolabelError, describe_os_error
 from core.io.atomic import ensure_writable_folder
 from training.config import LIMITS, METHODS, TrainConfig, preset
 from training.messages import CheckpointSaved, EvalDone, Finished, Log, StepDone
-from training.runs import StatusRecorder
+from training.runs import StatusRecorder, resolve_checkpoint
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -296,16 +296,6 @@ def run_selftrain(args: argparse.Namespace) -> int:
         selftrain(args.run, args.unlabeled, args.out, top_p=args.top_p, rounds=args.rounds, steps=args.steps,
                   messages=messages, stop=stop)
     return 0
-
-
-def resolve_checkpoint(run: str) -> Path:
-    path = Path(run)
-    if path.is_dir():
-        for name in ("best.pt", "last.pt"):
-            if (path / name).exists():
-                return path / name
-        raise ZerolabelError(f"{path} holds no best.pt or last.pt; is it a run folder of `zerolabel train`?")
-    return path
 
 
 def run_eval(args: argparse.Namespace) -> int:

@@ -8,9 +8,14 @@ runs of a folder (its own and those started from the CLI) with :func:`list_runs`
 interrupted (the app or the machine went down): :attr:`RunInfo.resumable` is true when it left ``last.pt``; if
 that checkpoint holds the final step the run is done (its ONNX export is made when the app first uses it).
 
+Which checkpoint a run folder means, whether its ONNX export is current and what its status is are decided once,
+by :class:`RunFolder`; every command, the wizard, the Runs menu and the app's model loader ask it.
+
 Example:
     >>> for run in list_runs("project/runs"):  # doctest: +SKIP
     ...     print(run.name, run.status, run.step, run.total_steps)
+    >>> RunFolder("project/runs/rn").checkpoint  # doctest: +SKIP
+    PosixPath('project/runs/rn/best.pt')
 """
 
 from __future__ import annotations
@@ -26,9 +31,90 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.annotation.store import pid_alive
+from core.errors import ZerolabelError
 from training.messages import CheckpointSaved, EvalDone, Finished, Message, Started, StepDone
 
 STATUS = "status.json"
+BEST, LAST = "best.pt", "last.pt"  # best: chosen on seen-class validation; last: where a resume continues
+ONNX = "onnx"  # RUN/onnx: the run's model exported for the app and `predict`
+MANIFEST = "manifest.json"
+
+
+@dataclass(frozen=True)
+class RunFolder:
+    """A run folder of ``zerolabel train`` / ``selftrain`` / ``selftrain-photos``: the one owner of which checkpoint
+    it means (``best.pt``, else ``last.pt``), whether ``RUN/onnx`` is current, and its status.
+
+    Torch-free; only :meth:`model_folder` imports torch, and only when the export is missing or stale.
+    """
+
+    path: Path
+
+    def __init__(self, path: str | os.PathLike) -> None:
+        object.__setattr__(self, "path", Path(path))
+
+    @property
+    def best(self) -> Path:
+        return self.path / BEST
+
+    @property
+    def last(self) -> Path:
+        return self.path / LAST
+
+    @property
+    def onnx(self) -> Path:
+        return self.path / ONNX
+
+    @property
+    def checkpoint(self) -> Path | None:
+        """The checkpoint the run means: ``best.pt`` (chosen on seen validation classes) when the run wrote one,
+        else ``last.pt`` (a run stopped before its first evaluation); ``None`` when it holds neither."""
+        return next((p for p in (self.best, self.last) if p.is_file()), None)
+
+    def require_checkpoint(self) -> Path:
+        """:attr:`checkpoint`, or a :class:`ZerolabelError` saying the folder is no run folder."""
+        path = self.checkpoint
+        if path is None:
+            raise ZerolabelError(f"{self.path} holds no {BEST} or {LAST}; is it a run folder of `zerolabel train`?")
+        return path
+
+    @property
+    def started(self) -> bool:
+        """A run was started here (a status file or a resumable checkpoint): a new run needs another folder."""
+        return (self.path / STATUS).is_file() or self.last.is_file()
+
+    @property
+    def exported(self) -> bool:
+        """The folder holds an ONNX export (``RUN/onnx``, or the folder itself is an exported model)."""
+        return (self.onnx / MANIFEST).is_file() or (self.path / MANIFEST).is_file()
+
+    def onnx_fresh(self, checkpoint: Path | None = None) -> bool:
+        """``RUN/onnx`` exists and is not older than ``checkpoint`` (default: :attr:`checkpoint`)."""
+        manifest = self.onnx / MANIFEST
+        checkpoint = checkpoint or self.checkpoint
+        if not manifest.is_file():
+            return False
+        return checkpoint is None or manifest.stat().st_mtime >= checkpoint.stat().st_mtime
+
+    def model_folder(self, checkpoint: str | os.PathLike | None = None) -> Path:
+        """The run's ONNX model folder, ``RUN/onnx``, exported again when it is missing or older than the checkpoint
+        (``checkpoint``: a given file of this run, default :attr:`checkpoint`). Exporting needs torch."""
+        ckpt = Path(checkpoint) if checkpoint is not None else self.require_checkpoint()
+        if not self.onnx_fresh(ckpt):
+            from core.inference.export import export_onnx  # imports torch: only when an export is due
+
+            export_onnx(ckpt, self.onnx)
+        return self.onnx
+
+    def status(self) -> RunInfo | None:
+        """What the run is doing (:func:`read_run`); ``None`` if the folder is no run folder."""
+        return read_run(self.path)
+
+
+def resolve_checkpoint(run: str | os.PathLike) -> Path:
+    """A run folder's checkpoint (:attr:`RunFolder.checkpoint`, an error if none); a file as it is."""
+    path = Path(run)
+    return RunFolder(path).require_checkpoint() if path.is_dir() else path
 
 
 @dataclass(frozen=True)
@@ -52,19 +138,18 @@ class RunInfo:
     @property
     def resumable(self) -> bool:
         """Stopped or interrupted with a checkpoint to continue from (a train run)."""
-        return (self.status in ("stopped", "interrupted", "failed") and (self.path / "last.pt").is_file()
+        return (self.status in ("stopped", "interrupted", "failed") and RunFolder(self.path).last.is_file()
                 and self.command[:1] == ["train"])
 
     @property
     def usable(self) -> bool:
         """Has a checkpoint the app can load as its model."""
-        return self.status == "done" and ((self.path / "best.pt").is_file() or (self.path / "last.pt").is_file())
+        return self.status == "done" and RunFolder(self.path).checkpoint is not None
 
     def describe(self) -> str:
         """One line for a list: ``name — method, status at step s of n``."""
         what = {"interrupted": "interrupted (the app or the trainer was closed)"}.get(self.status, self.status)
-        if self.status == "done" and not (self.path / "manifest.json").is_file() \
-                and not (self.path / "onnx" / "manifest.json").is_file():
+        if self.status == "done" and not RunFolder(self.path).exported:
             what = "done (exported to ONNX when first used)"
         steps = f" at step {self.step} of {self.total_steps}" if self.total_steps else ""
         when = time.strftime(" (%Y-%m-%d %H:%M)", time.localtime(self.updated)) if self.updated else ""
@@ -126,6 +211,7 @@ def read_run(path: str | os.PathLike) -> RunInfo | None:
     field, never as an exception.
     """
     path = Path(path)
+    run = RunFolder(path)
     status_file = path / STATUS
     if status_file.is_file():
         try:
@@ -140,16 +226,16 @@ def read_run(path: str | os.PathLike) -> RunInfo | None:
             return RunInfo(path, "failed", error=f"{status_file} is unreadable ({exc}); delete it and resume the "
                            "run from the command line, or start a new run", command=_command_from_config(path))
         if status in ("running", "stopped", "failed") and (status != "running" or not pid_alive(pid)):
-            saved = checkpoint_step(path / "last.pt") if (path / "last.pt").is_file() else None
+            saved = checkpoint_step(run.last) if run.last.is_file() else None
             if saved is not None:
                 step = saved
             if status == "running":
                 status = "done" if total and saved is not None and saved >= total else "interrupted"
         return RunInfo(path, status, step, total, method, command, error, updated, _losses(data))
-    if (path / "best.pt").is_file() or (path / "manifest.json").is_file():
+    if run.best.is_file() or (path / MANIFEST).is_file():
         return RunInfo(path, "done", updated=path.stat().st_mtime)
-    if (path / "last.pt").is_file():
-        return RunInfo(path, "stopped", step=checkpoint_step(path / "last.pt") or 0,
+    if run.last.is_file():
+        return RunInfo(path, "stopped", step=checkpoint_step(run.last) or 0,
                        command=_command_from_config(path), updated=path.stat().st_mtime)
     return None
 

@@ -123,3 +123,39 @@ def test_the_loss_curve_is_kept_in_the_status_and_survives_a_resume(tmp_path):
     assert len(curve) <= MAX_CURVE and steps[-1] >= step - 2 and steps[0] <= 64 and steps == sorted(set(steps))
     (tmp_path / "status.json").write_text('{"status": "stopped", "losses": [[1, "x"], "y", [2, 0.5]]}')
     assert read_run(tmp_path).losses == [(2, 0.5)]
+
+
+def test_a_run_folder_means_best_else_last_and_says_when_it_has_neither(tmp_path):
+    import pytest
+
+    from core.errors import ZerolabelError
+    from training.runs import RunFolder, resolve_checkpoint
+
+    run = RunFolder(tmp_path)
+    assert run.checkpoint is None and not run.started
+    with pytest.raises(ZerolabelError, match="holds no best.pt or last.pt"):
+        resolve_checkpoint(tmp_path)
+    (tmp_path / "last.pt").write_bytes(b"x")
+    assert run.checkpoint == tmp_path / "last.pt" and run.started  # stopped before its first evaluation
+    (tmp_path / "best.pt").write_bytes(b"x")
+    assert run.checkpoint == resolve_checkpoint(tmp_path) == tmp_path / "best.pt"  # chosen on seen validation
+    assert resolve_checkpoint(tmp_path / "last.pt") == tmp_path / "last.pt"  # a file is taken as given
+
+
+def test_the_onnx_export_is_made_again_when_the_checkpoint_is_newer(tmp_path):
+    from training.runs import RunFolder
+
+    run = RunFolder(tmp_path / "run")
+    run.path.mkdir()
+    _checkpoint(run.best, 3)
+    assert not run.onnx_fresh() and not run.exported
+    folder = run.model_folder()
+    manifest = folder / "manifest.json"
+    assert folder == run.onnx and manifest.is_file() and run.onnx_fresh() and run.exported
+    before = manifest.stat().st_mtime_ns
+    assert run.model_folder() == folder and manifest.stat().st_mtime_ns == before  # fresh: not exported again
+    earlier = run.best.stat().st_mtime - 10
+    os.utime(manifest, (earlier, earlier))  # a resumed run wrote a better checkpoint after the export
+    assert not run.onnx_fresh()
+    run.model_folder()
+    assert run.onnx_fresh() and manifest.stat().st_mtime > earlier
