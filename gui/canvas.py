@@ -12,48 +12,19 @@ from __future__ import annotations
 import cv2
 import numpy as np
 from PySide6.QtCore import QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QImage, QPainter, QPen
+from PySide6.QtGui import QBrush, QColor, QPainter, QPen
 from PySide6.QtWidgets import QGraphicsEllipseItem, QGraphicsItem, QGraphicsScene, QGraphicsView
 
 from core.annotation import History
+from gui.render import ArrayItem, LayersMixin
 from gui.tools import ToolsMixin
 
-
-class ArrayItem(QGraphicsItem):
-    """Draws an RGBA numpy buffer without copying it; regions are updated in place."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.array: np.ndarray | None = None
-        self.image = QImage()
-        self.setAcceptedMouseButtons(Qt.MouseButton.NoButton)
-
-    def set_array(self, rgba: np.ndarray | None) -> None:
-        self.prepareGeometryChange()
-        self.array = None if rgba is None else np.ascontiguousarray(rgba)
-        if self.array is None:
-            self.image = QImage()
-        else:
-            h, w = self.array.shape[:2]
-            self.image = QImage(self.array.data, w, h, self.array.strides[0], QImage.Format.Format_RGBA8888)
-        self.update()
-
-    def set_region(self, y0: int, x0: int, patch: np.ndarray) -> None:
-        if self.array is None:
-            return
-        self.array[y0:y0 + patch.shape[0], x0:x0 + patch.shape[1]] = patch
-        self.update(QRectF(x0, y0, patch.shape[1], patch.shape[0]))
-
-    def boundingRect(self) -> QRectF:  # noqa: N802 (Qt API)
-        return QRectF(0, 0, self.image.width(), self.image.height())
-
-    def paint(self, painter: QPainter, option, widget=None) -> None:
-        if not self.image.isNull():
-            painter.drawImage(0, 0, self.image)
+__all__ = ["ArrayItem", "Canvas"]
 
 
-class Canvas(ToolsMixin, QGraphicsView):
-    """Shows one image with its layers and turns mouse strokes into label edits."""
+class Canvas(LayersMixin, ToolsMixin, QGraphicsView):
+    """Shows one image with its layers and turns mouse strokes into label edits; the layers are drawn from numpy
+    buffers without copies, anything heavy is built off the UI thread (:mod:`gui.render`)."""
 
     painted = Signal(int, int, int, int)  # y0, x0, y1, x1 of the changed region
     stroke_finished = Signal()
@@ -71,12 +42,8 @@ class Canvas(ToolsMixin, QGraphicsView):
         self.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setVerticalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
-        self.image_item = ArrayItem()
-        self.labels_item = ArrayItem()
-        self.extra_item = ArrayItem()
-        for z, item in enumerate((self.image_item, self.extra_item, self.labels_item)):
-            item.setZValue(z)
-            self.scene().addItem(item)
+        self._stroke = None
+        self._init_layers()
         self.cursor_item = QGraphicsEllipseItem()  # the brush outline: white over a dark halo, any background
         pen = QPen(QColor(255, 255, 255), 1.5)
         pen.setCosmetic(True)
@@ -103,8 +70,11 @@ class Canvas(ToolsMixin, QGraphicsView):
 
     # -- content -----------------------------------------------------------------------------------------
     def set_image(self, rgb: np.ndarray | None) -> None:
+        """Show ``rgb`` (kept, not copied); the derived layers of the previous image go, and its builds in flight
+        are dropped. The labels are the caller's (:meth:`show_labels`)."""
         self.rgb = rgb
         self.cancel_polygon()
+        self._new_image()
         self._show_image()
         h, w = (0, 0) if rgb is None else rgb.shape[:2]
         self.scene().setSceneRect(QRectF(-w, -h, 3 * w, 3 * h))  # room to pan past the edges

@@ -21,9 +21,9 @@ from gui.class_panel import ClassPanel
 from gui.controls import Controls
 from gui.documents import DocumentsMixin
 from gui.edits import EditsMixin
+from gui.layers import OverlayMixin
 from gui.menus import MenusMixin
 from gui.navigator import Navigator
-from gui.overlay import heat_rgba, label_rgba
 from gui.teach import BUILTINS, builtin_folder
 from gui.teach_mixin import TeachMixin
 from gui.workers import DiskWorker, PredictRequest, PredictWorker, PrefetchWorker, image_key
@@ -32,7 +32,7 @@ AUTOSAVE_MS = 3000
 DEBOUNCE_MS = 250
 
 
-class MainWindow(TeachMixin, DocumentsMixin, EditsMixin, MenusMixin, QMainWindow):
+class MainWindow(TeachMixin, DocumentsMixin, EditsMixin, OverlayMixin, MenusMixin, QMainWindow):
     _post_predict = Signal(object)
     _post_teach = Signal(object)
     _post_head = Signal(str)
@@ -229,8 +229,7 @@ class MainWindow(TeachMixin, DocumentsMixin, EditsMixin, MenusMixin, QMainWindow
         self.worker.latest = self._request
         key = image_key(self.project.images[self.image_id])
         self._post_predict.emit(PredictRequest(self._request, self.image_id, self.rgb, tuple(self.project.names),
-                                               self.controls.calibration_value, key, self.controls.threshold_value,
-                                               self.overlay_params()))
+                                               self.controls.calibration_value, key, self.controls.threshold_value))
 
     def _prediction(self, result) -> None:
         if result.image_id != self.image_id or self.project is None or result.id < self._request:
@@ -270,55 +269,7 @@ class MainWindow(TeachMixin, DocumentsMixin, EditsMixin, MenusMixin, QMainWindow
             self.classes.set_classes(self.project.classes, missing, reasons)
             self._explain_class(self.classes.current())
 
-    def heatmap(self, index: int) -> np.ndarray | None:
-        r = self.result
-        if r is None or self.project is None or not 0 <= index < len(self.project.names):
-            return None
-        name = self.project.names[index]
-        if name in r.taught:  # a stroke-taught class: its head's probability, upsampled
-            import cv2
-
-            h, w = r.labels.shape
-            heat = cv2.resize(r.taught[name], (w, h), interpolation=cv2.INTER_LINEAR)
-            if name in r.names:
-                heat = np.maximum(heat, r.prediction.heatmaps[r.names.index(name)])
-            return heat
-        return r.prediction.heatmaps[r.names.index(name)] if name in r.names else None
-
     # -- overlay -----------------------------------------------------------------------------------------
-    def refresh_overlay(self) -> None:
-        if self.history is None or self.project is None:
-            return
-        ready = getattr(self, "_draft_rgba", None)
-        if ready is not None and ready[1] is not None and ready[0] == self.history.version and self.draft:
-            self.canvas.labels_item.set_array(ready[1])  # coloured by the worker for these very labels
-        elif self.draft and self.result is None:
-            self.canvas.labels_item.set_array(None)  # an empty draft waiting for its prediction: nothing to colour
-        else:
-            colors, visible, opacity = self.overlay_params()
-            self.canvas.labels_item.set_array(label_rgba(self.history.labels, list(colors), list(visible), opacity))
-        extra = None
-        if self.controls.layer_name == "heatmap":
-            heat = self.heatmap(self.classes.current())
-            extra = None if heat is None else heat_rgba(heat, 0.85)
-        elif self.controls.layer_name == "uncertainty" and self.result is not None \
-                and self.result.prediction is not None:
-            import cv2
-
-            extra = heat_rgba(self.result.prediction.uncertainty, 0.85, cv2.COLORMAP_MAGMA)
-        if extra is None:
-            extra = self.stroke_overlay()
-        self.canvas.extra_item.set_array(extra)
-        self.undo_action.setEnabled(self.history.can_undo)
-        self.redo_action.setEnabled(self.history.can_redo)
-
-    def _painted(self, y0: int, x0: int, y1: int, x1: int) -> None:
-        c = self.project.classes
-        y0, x0 = max(0, y0 - 1), max(0, x0 - 1)
-        patch = label_rgba(self.history.labels[y0:y1 + 1, x0:x1 + 1], [s.color for s in c], [s.visible for s in c],
-                           self.controls.opacity_value)
-        self.canvas.labels_item.set_region(y0, x0, patch)
-
     def _edited(self) -> None:
         if self.history is None:  # a stroke that ended after its image was left
             return
