@@ -40,8 +40,10 @@ LIMITS: dict[str, tuple[type, float | None, float | None, float | None]] = {
     "checkpoint_every": (int, 1, None, None),
     "gmmn_steps": (int, 0, None, None),
     "seed": (int, 0, 2**32 - 1, None),
+    "top_p": (float, None, 100.0, 0.0),
+    "rounds": (int, 1, None, None),
 }
-_TEXT = ("method", "data", "out", "embedding", "backbone", "preset", "view", "optimizer", "init")
+_TEXT = ("method", "data", "out", "embedding", "backbone", "preset", "view", "optimizer", "init", "unlabeled")
 _CHOICES = {"method": METHODS, "view": ("drop", "ignore"), "optimizer": ("adam", "sgd"), "preset": ("fast", "paper")}
 
 
@@ -89,6 +91,9 @@ class TrainConfig:
             shape are copied, e.g. a Relation Network fine-tuned on corrected images of its former unseen classes).
         freeze_backbone: train only what sits on top of the image backbone (RN's word and relation modules,
             ZS3Net's DeepLab head and classifier): a cheap refit on a few corrected images.
+        unlabeled: a folder of images without labels: the run *self-trains* (ZS5Net) the whole model of
+            ``init`` on seen-class training batches plus top-``top_p`` % pseudo-labels of each unseen class on
+            those images, recomputed at the start of each of ``rounds`` (``training.selftrain``).
     """
 
     method: str
@@ -119,6 +124,9 @@ class TrainConfig:
     seed: int = 0
     init: str = ""
     freeze_backbone: bool = False
+    unlabeled: str = ""
+    top_p: float = 25.0
+    rounds: int = 1
     options: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -141,6 +149,8 @@ class TrainConfig:
             raise ConfigError(f"unseen must be a list of class names, got {self.unseen!r}")
         if not isinstance(self.options, dict):
             raise ConfigError(f"options must be an object of KEY: VALUE, got {self.options!r}")
+        if self.unlabeled and not self.init:
+            raise ConfigError("self-training (unlabeled images) starts from a trained run: give init")
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), indent=2, sort_keys=True)

@@ -1,38 +1,46 @@
-"""ZS5Net: self-training of a ZS3Net-style model on a folder of unlabeled images (ZS3Net paper, Sec. 3.3).
+"""ZS5Net: self-training on a folder of unlabeled images (ZS3Net paper, Sec. 3.3), as a mode of the one Trainer.
 
-Each round: predict every unlabeled image with all classes (seen + unseen), keep for each *unseen* class the top
-p % most confident pixels predicted as that class (paper: p = 25 on VOC, 75 on Pascal-Context) as pseudo-labels,
-everything else ignored; then fine-tune the network on batches of the seen-class training data plus
-pseudo-labelled images. Unseen ground truth is never read: pseudo-labels come from the model's own predictions
-on images without labels.
+A run with ``TrainConfig.unlabeled`` set starts from the whole model of ``init`` (a trained ``zs3net``,
+``zs3net-gc`` or ``spnet`` run, unseen classes already scored) and trains on batches that are half seen-class
+training images (their ground truth, unseen classes never present) and half unlabeled images with pseudo-labels.
+At the start of each of ``rounds`` the current model predicts every unlabeled image with all classes; for each
+*unseen* class the top ``top_p`` % most confident pixels predicted as that class are kept (one threshold per
+class over the whole folder, paper: p = 25 on VOC), everything else is ignored. Unseen ground truth is never
+read. Each round's pseudo-labels are saved in the run folder, so ``--resume`` continues with the same ones; the
+trainer evaluates and chooses ``best.pt`` on the seen validation split with every class competing (an unseen
+class predicted on a seen image costs seen IoU), DDP and every dataset kind work as in any run.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import io
 import json
+import math
 import queue
 import threading
-import time
-from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
 from core.data.base import IGNORE_INDEX
-from core.data.layout import LayoutDataset
 from core.data.unlabeled import UnlabeledFolder
-from core.embeddings import build_encoder
 from core.errors import ZerolabelError
-from core.io.atomic import atomic_write_text
-from core.models import load_checkpoint, save_checkpoint
+from core.io.atomic import atomic_write_bytes
+from core.models import load_checkpoint
 from core.models.base import predict_probabilities
 from training.config import TrainConfig
-from training.data import TrainData, resize_pair, to_tensor
-from training.distributed import device_for
-from training.losses import softmax_loss
-from training.messages import Finished, Log, Message, Started, StepDone
+from training.data import resize_pair, to_tensor
+from training.messages import Finished, Log
+
+if TYPE_CHECKING:
+    from training.trainer import Trainer
+
+#: Methods that self-train: softmax models that score any class from its embedding or a fitted row.
+SELF_TRAINING = ("zs3net", "zs3net-gc", "spnet")
+PSEUDO = "pseudo_labels.npz"
 
 
 def pseudo_labels(probs: list[np.ndarray], unseen_columns: list[int], top_p: float) -> list[np.ndarray]:
@@ -54,6 +62,129 @@ def pseudo_labels(probs: list[np.ndarray], unseen_columns: list[int], top_p: flo
     return out
 
 
+class SelfTraining:
+    """The self-training state of one Trainer run: the unlabeled images, the class columns and the current
+    round's pseudo-labels. Columns: 0 background, 1..S the seen classes, S+1..S+U the unseen ones."""
+
+    def __init__(self, trainer: Trainer) -> None:
+        cfg = trainer.config
+        if cfg.method not in SELF_TRAINING:
+            raise ZerolabelError(f"self-training (ZS5Net) needs a {', '.join(SELF_TRAINING)} run, not {cfg.method}")
+        if not trainer.unseen:
+            raise ZerolabelError("self-training needs unseen classes to pseudo-label; this run has none")
+        folder = UnlabeledFolder(cfg.unlabeled)
+        self.images = [resize_pair(image, None, cfg.image_size)[0] for _, image in folder]
+        if not self.images:
+            raise ZerolabelError(f"{cfg.unlabeled}: no readable images to self-train on")
+        self.skipped = len(folder.failures)
+        self.columns = [*trainer.seen, *trainer.unseen]  # dataset index of each score column 1..
+        self.unseen_columns = list(range(len(trainer.seen) + 1, len(self.columns) + 1))
+        self.matrix = torch.stack([trainer.embeddings[c] for c in self.columns])
+        self.lut = torch.full((256,), IGNORE_INDEX, dtype=torch.int64)
+        self.lut[0] = 0
+        for col, c in enumerate(trainer.seen, start=1):  # ground truth of training images: seen classes only
+            self.lut[c] = col
+        self.round_steps = math.ceil(cfg.steps / cfg.rounds)
+        self.round = -1
+        self.labels: list[np.ndarray] = []
+        self.path = trainer.out / PSEUDO
+
+    def names(self, trainer: Trainer) -> list[str]:
+        return [trainer.class_names[0]] + [trainer.class_names[c] for c in self.columns]
+
+    # -- pseudo-labels, once per round --------------------------------------------------------------------
+    def ensure_round(self, trainer: Trainer) -> None:
+        """The pseudo-labels of the round ``trainer.step`` is in: read back (resume) or computed now."""
+        wanted = trainer.step // self.round_steps
+        if wanted == self.round:
+            return
+        if not self._load(wanted):
+            self._compute(trainer)
+            self._save(wanted)
+        self.round = wanted
+        kept = {trainer.class_names[self.columns[u - 1]]: int(sum((lab == u).sum() for lab in self.labels))
+                for u in self.unseen_columns}
+        trainer.emit(Log(f"round {wanted + 1}/{trainer.config.rounds}: pseudo-labelled pixels per unseen class on "
+                         f"{len(self.images)} images: " + ", ".join(f"{k} {v}" for k, v in kept.items())))
+
+    @torch.no_grad()
+    def _compute(self, trainer: Trainer) -> None:
+        model, device = trainer.model, trainer.device
+        was_training = model.training
+        model.eval()
+        matrix = self.matrix.to(device)
+        probs = [predict_probabilities(model, model.encode(to_tensor(img[None]).to(device)), matrix,
+                                       img.shape[:2])[0].cpu().numpy() for img in self.images]
+        model.train(was_training)
+        self.labels = pseudo_labels(probs, self.unseen_columns, trainer.config.top_p)
+
+    def _save(self, round_index: int) -> None:
+        buffer = io.BytesIO()
+        np.savez_compressed(buffer, *self.labels, round=np.int64(round_index))
+        atomic_write_bytes(self.path, buffer.getvalue())
+
+    def _load(self, round_index: int) -> bool:
+        try:
+            with np.load(self.path) as data:
+                if int(data["round"]) != round_index or len(data.files) - 1 != len(self.images):
+                    return False
+                self.labels = [data[f"arr_{i}"] for i in range(len(self.images))]
+        except (OSError, ValueError, KeyError):
+            return False
+        return all(lab.shape == img.shape[:2] for lab, img in zip(self.labels, self.images, strict=True))
+
+    # -- batches --------------------------------------------------------------------------------------------
+    def batch(self, trainer: Trainer) -> tuple[torch.Tensor, torch.Tensor]:
+        """Half seen-class training images (targets through the column table), half pseudo-labelled ones."""
+        cfg, step = trainer.config, trainer.step
+        half = max(1, cfg.batch_size // 2)
+        seen = trainer.train_data.batch(step, half, cfg.seed, trainer.rank, trainer.world)
+        rng = np.random.default_rng([cfg.seed, step, 2])
+        pick = rng.choice(len(self.images), size=half)[trainer.rank :: trainer.world]
+        images, labels = [], []
+        for i in pick:
+            crop = np.random.default_rng([cfg.seed, step, 2, int(i)])
+            image, label = _crop(self.images[i], self.labels[i], cfg.image_size, crop)
+            images.append(image)
+            labels.append(label)
+        x = torch.cat([seen.images, to_tensor(np.stack(images))])
+        y = torch.cat([self.lut[seen.labels], torch.from_numpy(np.stack(labels).astype(np.int64))])
+        return x, y
+
+
+def _crop(image: np.ndarray, label: np.ndarray, size: int, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
+    """A random ``size`` square crop and horizontal flip, as the training batches have."""
+    h, w = label.shape
+    y, x = int(rng.integers(0, h - size + 1)), int(rng.integers(0, w - size + 1))
+    image, label = image[y : y + size, x : x + size], label[y : y + size, x : x + size]
+    if rng.random() < 0.5:
+        image, label = image[:, ::-1], label[:, ::-1]
+    return image, label
+
+
+def selftrain_config(run: str | Path, unlabeled: str | Path, out: str | Path, *, top_p: float = 25.0,
+                     rounds: int = 1, steps: int = 300, lr: float | None = None) -> TrainConfig:
+    """The config of a self-training run of ``run``: its own settings, ``steps`` per round, a tenth of its
+    learning rate unless ``lr`` is given."""
+    path = Path(run) / "best.pt" if Path(run).is_dir() else Path(run)
+    _, ckpt = load_checkpoint(path)
+    try:
+        cfg = TrainConfig.from_dict(json.loads(ckpt.extra["train_config"]))
+    except (KeyError, TypeError, ValueError) as exc:  # ConfigError is a ZerolabelError: it names what is wrong
+        raise ZerolabelError(f"{path}: holds no readable training config ({exc}); self-train a run folder "
+                             "of `zerolabel train`") from None
+    if cfg.method not in SELF_TRAINING:
+        raise ZerolabelError(f"{path}: self-training (ZS5Net) needs a {', '.join(SELF_TRAINING)} model, not "
+                             f"{cfg.method}")
+    total = rounds * steps
+    return dataclasses.replace(
+        cfg, out=str(out), init=str(path), unlabeled=str(unlabeled), top_p=float(top_p), rounds=rounds,
+        steps=total, lr=lr if lr is not None else cfg.lr * 0.1, lr_halve_every=0, poly_power=0.0,
+        eval_every=max(1, min(cfg.eval_every, steps)), checkpoint_every=max(1, min(cfg.checkpoint_every, steps)),
+        unseen=tuple(ckpt.split["unseen"]), freeze_backbone=False,
+    )
+
+
 def selftrain(
     run: str | Path,
     unlabeled: str | Path,
@@ -65,92 +196,18 @@ def selftrain(
     lr: float | None = None,
     messages: queue.Queue | None = None,
     stop: threading.Event | None = None,
+    resume: bool = False,
 ) -> Path | None:
-    """Self-train the checkpoint of ``run`` (a ZS3Net-style softmax model) and write ``out/best.pt``.
+    """Self-train ``run`` (ZS5Net) into the run folder ``out`` with the Trainer; returns its ``best.pt``
+    (``None`` when stopped: ``out/last.pt`` is kept and ``resume=True`` continues it)."""
+    from training.trainer import Trainer
 
-    Progress goes to ``messages`` as the trainer's typed messages (:class:`Started`, :class:`StepDone`, ...,
-    :class:`Finished`); setting ``stop`` ends the run early without writing a model (status ``stopped``,
-    returns ``None``). Runs on ``cuda`` when torch sees a GPU (``ZEROLABEL_DEVICE=cpu`` forces the CPU).
-    """
-    emit = messages.put if messages is not None else (lambda _msg: None)
-    stop = stop or threading.Event()
     try:
-        return _selftrain(Path(run), unlabeled, Path(out), top_p, rounds, steps, lr, emit, stop)
+        cfg = selftrain_config(run, unlabeled, out, top_p=top_p, rounds=rounds, steps=steps, lr=lr)
     except ZerolabelError as exc:
-        emit(Finished("failed", 0, error=str(exc)))
+        if messages is not None:
+            messages.put(Finished("failed", 0, error=str(exc)))
         raise
-
-
-def _selftrain(run: Path, unlabeled, out: Path, top_p: float, rounds: int, steps: int, lr: float | None,
-               emit: Callable[[Message], None], stop: threading.Event) -> Path | None:
-    ckpt_path = run / "best.pt" if run.is_dir() else run
-    model, ckpt = load_checkpoint(ckpt_path)
-    device = device_for(0)
-    model.to(device)
-    if model.activation != "softmax":
-        raise ZerolabelError(f"{ckpt_path}: self-training (ZS5Net) needs a zs3net/zs3net-gc/spnet/devise model, "
-                             f"not {ckpt.config.method}")
-    try:
-        cfg = TrainConfig.from_dict(json.loads(ckpt.extra["train_config"]))
-    except (KeyError, TypeError, ValueError) as exc:  # ConfigError is a ZerolabelError: it names what is wrong
-        raise ZerolabelError(f"{ckpt_path}: holds no readable training config ({exc}); self-train a run folder "
-                             "of `zerolabel train`") from None
-    dataset = LayoutDataset(cfg.data, unseen=ckpt.split["unseen"])
-    classes = list(dataset.classes)
-    columns = classes[1:]  # score columns: every non-background class, dataset order
-    unseen_cols = [columns.index(u) + 1 for u in ckpt.split["unseen"]]
-    encoder = build_encoder(ckpt.embedding_source)
-    matrix = torch.from_numpy(encoder.embed(columns)).to(device)
-    folder = UnlabeledFolder(unlabeled)
-    images = [resize_pair(img, None, cfg.image_size)[0] for _, img in folder]
-    if not images:
-        raise ZerolabelError(f"{unlabeled}: no readable images to self-train on")
-    train = TrainData(dataset, "train", view=cfg.view, size=cfg.image_size)
-    opt = torch.optim.SGD([p for p in model.parameters() if p.requires_grad], lr=lr or cfg.lr * 0.1,
-                          momentum=0.9, weight_decay=cfg.weight_decay)
-    rng = np.random.default_rng(cfg.seed)
-    total = rounds * steps
-    emit(Started(str(out), "zs5net", total, device=str(device)))
-    started, done = time.perf_counter(), 0
-    for r in range(rounds):
-        model.eval()
-        with torch.no_grad():
-            probs = [predict_probabilities(model, model.encode(to_tensor(img[None]).to(device)), matrix,
-                                           img.shape[:2])[0].cpu().numpy()
-                     for img in images]
-        labels = pseudo_labels(probs, unseen_cols, top_p)
-        kept = {columns[u - 1]: int(sum((lab == u).sum() for lab in labels)) for u in unseen_cols}
-        emit(Log(f"round {r + 1}/{rounds}: pseudo-labelled pixels per unseen class on {len(images)} images: "
-                 + ", ".join(f"{name} {count}" for name, count in kept.items())))
-        model.train()
-        for step in range(steps):
-            if stop.is_set():
-                emit(Finished("stopped", done, error="stopped before the end: no model was written; start again"))
-                return None
-            batch = train.batch(step, cfg.batch_size // 2, cfg.seed + 1000)
-            pick = rng.choice(len(images), size=cfg.batch_size // 2)
-            x = torch.cat([batch.images, to_tensor(np.stack([_square(images[i], cfg.image_size) for i in pick]))])
-            y_pseudo = torch.from_numpy(np.stack([_square(labels[i], cfg.image_size) for i in pick]).astype(np.int64))
-            y = torch.cat([batch.labels, y_pseudo]).to(device)  # dataset index == column index (background 0)
-            feats = model.encode(x.to(device))
-            loss = softmax_loss(model.score(feats, matrix), model.background_score(feats), y)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
-            done += 1
-            rate = (time.perf_counter() - started) / done
-            emit(StepDone(done, total, float(loss.detach()), opt.param_groups[0]["lr"], rate * (total - done)))
-    extra = {**ckpt.extra, "selftrain": {"unlabeled": str(unlabeled), "top_p": top_p, "rounds": rounds,
-                                         "steps": steps, "images": len(images), "skipped": len(folder.failures)}}
-    save_checkpoint(out / "best.pt", model.eval().cpu(), embedding_source=ckpt.embedding_source, split=ckpt.split,
-                    extra=extra, step=ckpt.step + rounds * steps)
-    atomic_write_text(out / "config.json", dataclasses.replace(cfg, out=str(out)).to_json())
-    emit(Finished("done", total, str(out / "best.pt")))
-    return out / "best.pt"
-
-
-def _square(array: np.ndarray, size: int) -> np.ndarray:
-    """Centre square crop of side ``size`` (images are resized with the short side at ``size``)."""
-    h, w = array.shape[:2]
-    y, x = (h - size) // 2, (w - size) // 2
-    return array[y : y + size, x : x + size]
+    trainer = Trainer(cfg, messages, stop, resume=resume)
+    best = trainer.fit()
+    return None if trainer.stop.is_set() else best

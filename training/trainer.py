@@ -133,7 +133,14 @@ class Trainer:
         self.model.seen_classes = [self.class_names[c] for c in self.seen]
         if hasattr(self.model, "set_seen_classes"):
             self.model.set_seen_classes(self.model.seen_classes, self.seen_matrix)
-        if cfg.init and not self.resume:
+        self.selftraining = None
+        if cfg.unlabeled:  # ZS5Net: the whole model of ``init``, unseen rows included, then pseudo-labels
+            from training.selftrain import SelfTraining
+
+            if not self.resume:
+                self.model = self._whole_model(cfg.init)
+            self.selftraining = SelfTraining(self)
+        elif cfg.init and not self.resume:
             self._init_from(cfg.init)
         self.model.to(self.device)
         self.optimizer = self._optimizer()
@@ -155,6 +162,15 @@ class Trainer:
             raise ZerolabelError(f"--init {path}: no weight fits this model (another backbone or embedding size?)")
         self.model.load_state_dict(shared, strict=False)
         self.emit(Log(f"initialised {len(shared)} of {len(own)} tensors from {path}"))
+
+    def _whole_model(self, source: str) -> Segmenter:
+        """``source``'s model as it is (self-training continues it); it must be of this run's classes."""
+        path = Path(source) / "best.pt" if Path(source).is_dir() else Path(source)
+        model, ckpt = load_checkpoint(path)
+        if ckpt.config.method != self.config.method or ckpt.split.get("unseen") != self.split()["unseen"]:
+            raise ZerolabelError(f"{path}: a {ckpt.config.method} run with unseen classes {ckpt.split.get('unseen')} "
+                                 f"cannot start this {self.config.method} run with {self.split()['unseen']}")
+        return model
 
     def _backbones(self) -> list[nn.Module]:
         """The model's image backbones (every submodule named ``backbone``): what ``freeze_backbone`` freezes."""
@@ -258,8 +274,13 @@ class Trainer:
             loss = relation_loss(logits, targets, valid, pos_weight=cfg.pos_weight, dice_weight=cfg.dice_weight,
                                  normaliser=dist.global_count(valid.sum() * len(chosen), self.world))
         else:
-            logits, background = self.step_module(batch.images.to(self.device), self.seen_matrix.to(self.device))
-            targets = self.lut[batch.labels].to(self.device)
+            images, matrix, targets = batch.images, self.seen_matrix, self.lut[batch.labels]
+            if self.selftraining is not None:
+                self.selftraining.ensure_round(self)
+                images, targets = self.selftraining.batch(self)
+                matrix = self.selftraining.matrix
+            logits, background = self.step_module(images.to(self.device), matrix.to(self.device))
+            targets = targets.to(self.device)
             count = dist.global_count((targets != IGNORE_INDEX).sum(), self.world)
             if cfg.method == "devise":
                 loss = cosine_regression_loss(logits, background, targets, self.model.scale, normaliser=count)
@@ -279,14 +300,22 @@ class Trainer:
     # -- validation (seen classes only) -----------------------------------------------------------
     @torch.no_grad()
     def validate(self) -> dict:
-        """GZLSS metrics over background + seen classes on the validation split (no unseen class at all)."""
+        """GZLSS metrics over background + seen classes on the validation split (no unseen pixel at all).
+
+        Self-training scores every class there, unseen ones included: an unseen class predicted on a seen-class
+        image is an error that lowers the seen classes' IoU, the only thing selection reads.
+        """
         self.model.eval()
         names = [self.class_names[0]] + [self.class_names[c] for c in self.seen]
-        evaluator = Evaluator(names, unseen=(), setting="gzlss", size_edges=None)
+        matrix, lut, unseen = self.seen_matrix, self.lut, ()
+        if self.selftraining is not None:
+            names, matrix, lut = self.selftraining.names(self), self.selftraining.matrix, self.selftraining.lut
+            unseen = tuple(self.class_names[c] for c in self.unseen)
+        evaluator = Evaluator(names, unseen=unseen, setting="gzlss", size_edges=None)
         for images, labels in self.val_data.eval_batches(self.config.batch_size):
             feats = self.model.encode(images.to(self.device))
-            probs = predict_probabilities(self.model, feats, self.seen_matrix.to(self.device), labels.shape[-2:])
-            evaluator.add_scores(probs.cpu().numpy(), self.lut[torch.from_numpy(labels).long()].numpy())
+            probs = predict_probabilities(self.model, feats, matrix.to(self.device), labels.shape[-2:])
+            evaluator.add_scores(probs.cpu().numpy(), lut[torch.from_numpy(labels).long()].numpy())
         self.model.train()
         return evaluator.result()
 
@@ -335,7 +364,7 @@ class Trainer:
 
     def _eval_and_select(self) -> None:
         metrics = self.validate()
-        score = float(metrics["overall"]["mIoU"] or 0.0)
+        score = float(metrics["seen"]["mIoU"] or 0.0)
         best = score > self.best_score
         if best:
             self.best_score = score
@@ -348,4 +377,6 @@ class Trainer:
         """Method-specific stage after the network is trained (ZS3Net: generator + classifier refit)."""
         from training.zs3stage import fit_generator_stage
 
+        if self.selftraining is not None:  # a self-trained model keeps the unseen rows it trained
+            return
         fit_generator_stage(self)
