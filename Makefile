@@ -30,7 +30,7 @@ screenshots: $(STAMP)
 	QT_QPA_PLATFORM=offscreen $(PY) -m gui.screenshots docs/screenshots
 
 lint: $(STAMP)
-	$(VENV)/bin/ruff check core training gui resources tests bench packaging
+	$(VENV)/bin/ruff check cli core training gui resources tests bench packaging
 	$(VENV)/bin/lint-imports
 
 test: lint

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from core.cli import number
+from cli.flags import number
 from core.data.layout import LayoutDataset
 from core.data.shapes import SHAPES_LIMITS, ShapesConfig, make_spec, write_shapes
 from core.io.atomic import ensure_writable_folder

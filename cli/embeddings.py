@@ -1,6 +1,6 @@
 """``zerolabel embeddings import|list`` and ``zerolabel embed``: the embedding commands of the CLI.
 
-The top-level parser (:mod:`core.cli`) calls :func:`register`; each subcommand sets ``func(args) -> int``. Errors a user
+The top-level parser (:mod:`cli.main`) calls :func:`register`; each subcommand sets ``func(args) -> int``. Errors a user
 can act on are raised as :class:`~core.errors.ZerolabelError` (the top-level ``main`` prints them, exit 2).
 """
 

@@ -1,28 +1,21 @@
-"""``zerolabel train | selftrain | eval``: the training and evaluation commands, and the ``zerolabel`` console script.
-
-The console script lives here because ``core`` must not import ``training``: :func:`main` hands core's parser
-this module's :func:`register`.
-"""
+"""``zerolabel train | selftrain | eval``: the training and evaluation commands (thin: flags to a
+:class:`training.config.TrainConfig`, then :class:`training.trainer.Trainer`, ``training.selftrain.selftrain`` or
+``core.evaluate.evaluate_checkpoint``)."""
 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import dataclasses
-import queue
-import sys
 import threading
-from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
 
-from core import cli as core_cli
-from core.cli import number
+from cli.flags import number
+from cli.progress import reporting, run_flags, select_device
 from core.data.open import absolute_spec, resolve_unseen
-from core.errors import ZerolabelError, describe_os_error
+from core.errors import ZerolabelError
 from core.io.atomic import ensure_writable_folder
 from training.config import LIMITS, METHODS, TrainConfig, preset
-from training.messages import CheckpointSaved, EvalDone, Finished, Log, StepDone
-from training.runs import StatusRecorder, resolve_checkpoint
+from training.runs import resolve_checkpoint
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -49,7 +42,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     t.add_argument("--init", help="fine-tune: start from the weights of this run folder (best.pt) or checkpoint")
     t.add_argument("--freeze-backbone", action="store_true", default=None,
                    help="train only the layers above the image backbone (a quick refit, e.g. with --init)")
-    _run_flags(t)
+    run_flags(t)
     t.add_argument("--view", choices=("drop", "ignore"), help="zero-shot view: drop (ZS3Net) or ignore (SPNet)")
     for name in ("steps", "batch-size", "lr", "image-size", "seed", "eval-every", "checkpoint-every",
                  "episode-classes", "gmmn-steps"):
@@ -69,7 +62,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     st.add_argument("--rounds", type=number(int, 1, 100), default=1)
     st.add_argument("--steps", type=_limited("steps"), default=300, help="fine-tuning steps per round")
     st.add_argument("--out", required=True, help="new run folder")
-    _run_flags(st)
+    run_flags(st)
     st.set_defaults(func=run_selftrain)
 
     e = subparsers.add_parser("eval", help="evaluate a run on a dataset split (ZLSS or GZLSS)")
@@ -82,16 +75,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     e.add_argument("--limit", type=number(int, 1), help="evaluate only the first N images")
     e.add_argument("--json", type=Path, help="write the metrics JSON here")
     e.set_defaults(func=run_eval)
-
-
-def _run_flags(parser: argparse.ArgumentParser) -> None:
-    """Flags every training command shares: how progress is shown and where it runs."""
-    parser.add_argument("--messages", choices=("bar", "jsonl"), default="bar",
-                        help="progress as a bar (default) or as JSON lines on stdout (for the app)")
-    parser.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto",
-                        help="auto (a CUDA GPU when torch sees one, else the CPU), cpu, or cuda (fails if none)")
-    parser.add_argument("--export-onnx", action="store_true",
-                        help="when the run is done, export its model to OUT/onnx (what the app loads)")
 
 
 def _limited(flag: str):
@@ -132,113 +115,6 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         values["init"] = str(Path(values["init"]).expanduser().absolute())
     return TrainConfig(**{**values, "method": args.method, "data": absolute_spec(args.data),
                           "out": str(Path(args.out).expanduser().absolute()), "unseen": unseen, "options": options})
-
-
-def drain(messages: queue.Queue, done: threading.Event) -> Iterator:
-    """Messages from the queue until ``done`` is set and the queue is empty."""
-    while not (done.is_set() and messages.empty()):
-        try:
-            yield messages.get(timeout=0.2)
-        except queue.Empty:
-            continue
-
-
-def render(messages: Iterable) -> None:
-    """Print progress messages with a tqdm bar."""
-    from tqdm import tqdm
-
-    bar = None
-    for msg in messages:
-        if isinstance(msg, StepDone):
-            if bar is None:
-                # Redraw twice a second on a terminal, every 30 s into a log file (keeps logs readable).
-                interval = 0.5 if sys.stderr.isatty() else 30
-                bar = tqdm(total=msg.total_steps, initial=msg.step - 1, unit="step", dynamic_ncols=True,
-                           mininterval=interval)
-            bar.update(msg.step - bar.n)
-            bar.set_postfix(loss=f"{msg.loss:.4f}", lr=f"{msg.lr:.2e}")
-        elif isinstance(msg, EvalDone):
-            text = f"step {msg.step}: seen-class val mIoU {msg.score:.3f}{' (best)' if msg.best else ''}"
-            (bar.write if bar else print)(text)
-        elif isinstance(msg, Log):
-            (bar.write if bar else print)(msg.text)
-        elif isinstance(msg, CheckpointSaved):
-            pass
-        elif isinstance(msg, Finished):
-            if bar is not None:
-                bar.close()
-                bar = None
-            print(f"{msg.status} at step {msg.step}: {msg.checkpoint}" + (f"\n{msg.error}" if msg.error else ""))
-
-
-def render_jsonl(messages: Iterable) -> None:
-    """Print each message as one JSON line on stdout (flushed), for a parent process to read."""
-    from training.messages import to_json
-
-    for msg in messages:
-        print(to_json(msg), flush=True)
-
-
-def _recorded(messages: Iterable, record: StatusRecorder) -> Iterator:
-    """Record each message in ``status.json``; a status file that cannot be written is reported once and the
-    run goes on (its checkpoints are what matter)."""
-    failed = False
-    for msg in messages:
-        if not failed:
-            try:
-                record(msg)
-            except OSError as exc:
-                failed = True
-                yield Log(f"the run's status file is no longer updated: {describe_os_error(exc)}")
-        yield msg
-
-
-def _exporting(messages: Iterable, out: str) -> Iterator:
-    """``--export-onnx``: a done run's model is exported to ``OUT/onnx`` before its Finished message goes out, so
-    whoever reads "done" can load the model at once. A failed export is reported; the run stays done."""
-    for msg in messages:
-        if isinstance(msg, Finished) and msg.status == "done":
-            from core.inference.export import export_onnx
-
-            try:
-                export_onnx(msg.checkpoint, Path(out) / "onnx")
-                yield Log(f"model exported to {Path(out) / 'onnx'}")
-            except (ZerolabelError, OSError, RuntimeError) as exc:
-                yield Log(f"the model could not be exported to ONNX: {exc}")
-        yield msg
-
-
-@contextlib.contextmanager
-def reporting(args: argparse.Namespace, out: str, command: list[str]) -> Iterator[queue.Queue]:
-    """A message queue whose messages are shown (bar or JSON lines) and recorded in ``OUT/status.json``."""
-    messages: queue.Queue = queue.Queue()
-    done = threading.Event()
-    stream = drain(messages, done)
-    if args.export_onnx:
-        stream = _exporting(stream, out)
-    stream = _recorded(stream, StatusRecorder(out, command))
-    printer = threading.Thread(target=render_jsonl if args.messages == "jsonl" else render, args=(stream,),
-                               daemon=True)
-    printer.start()
-    try:
-        yield messages
-    finally:
-        done.set()
-        printer.join()
-
-
-def select_device(choice: str) -> None:
-    """``--device``: cpu forces the CPU; cuda fails now, with a clear message, when torch sees no GPU."""
-    import os
-
-    if choice == "cuda":
-        import torch
-
-        if not torch.cuda.is_available():
-            raise ZerolabelError("--device cuda: torch sees no CUDA GPU on this machine (no driver, or a CPU build "
-                                 "of torch); train with --device cpu or auto")
-    if choice != "auto":
-        os.environ["ZEROLABEL_DEVICE"] = choice
 
 
 def run_train(args: argparse.Namespace) -> int:
@@ -313,14 +189,3 @@ def run_eval(args: argparse.Namespace) -> int:
         write_json(metrics, args.json)
         print(f"metrics written to {args.json}")
     return 0
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """The ``zerolabel`` console script: core's commands plus ``train``, ``eval`` and ``selftrain-photos``."""
-    from training import photo_selftrain
-
-    return core_cli.main(argv, extra=(sys.modules[__name__], photo_selftrain))
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -14,7 +14,6 @@ its colour word: summed GloVe vectors are dominated by the shape word.) Trained 
 
 from __future__ import annotations
 
-import argparse
 import time
 from pathlib import Path
 
@@ -30,24 +29,6 @@ from core.metrics.report import format_table, write_json
 MAX_COLOUR_DISTANCE = 60.0
 #: Number of nearest seen classes printed per unseen class.
 NEIGHBOURS = 3
-
-
-def register(subparsers: argparse._SubParsersAction) -> None:
-    """Add ``zerolabel demo`` to the top-level parser."""
-    from core.cli import number
-
-    p = subparsers.add_parser(
-        "demo",
-        help="run the foundation end to end on a generated dataset (no download, no trained model)",
-        description=__doc__,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    p.add_argument("--out", type=Path, default=Path("demo-output"), help="output folder (default demo-output)")
-    p.add_argument("--provider", default="glove50", help="embedding provider (default glove50)")
-    p.add_argument("--train", type=number(int, 1, 100_000), default=120, help="training images (default 120)")
-    p.add_argument("--test", type=number(int, 1, 100_000), default=60, help="test images (default 60)")
-    p.add_argument("--seed", type=number(int, 0), default=0)
-    p.set_defaults(func=run)
 
 
 def colour_prototypes(ds: LayoutDataset, seen: list[str], split: str = "train") -> dict[str, np.ndarray]:
@@ -93,11 +74,12 @@ def predict(image: np.ndarray, classes: tuple[str, ...], protos: dict[str, np.nd
     return pred
 
 
-def run(args: argparse.Namespace) -> int:
-    """Run the demo and print each step's result."""
+def run_demo(out: str | Path = "demo-output", provider: str = "glove50", train: int = 120, test: int = 60,
+             seed: int = 0) -> int:
+    """Run the demo into ``out`` and print each step's result (``zerolabel demo``)."""
     started = time.perf_counter()
-    out = Path(args.out)
-    cfg = ShapesConfig(train=args.train, val=0, test=args.test, seed=args.seed)
+    out = Path(out)
+    cfg = ShapesConfig(train=train, val=0, test=test, seed=seed)
     data = out / "shapes"
     spec = write_shapes(data, cfg)
     print(f"1. wrote {cfg.train + cfg.test} images of {len(spec.classes)} '<colour> <shape>' classes to {data}")
@@ -110,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
     print(f"2. read back through the layout reader: {len(ds.ids('train'))} train / {len(ds.ids('test'))} test "
           f"images, first test sample identical to the generator: {same}")
 
-    encoder = build_encoder(args.provider)
+    encoder = build_encoder(provider)
     seen, unseen = spec.seen, spec.unseen
     vectors = encoder.embed(seen + unseen)
     sims = vectors[len(seen):] @ vectors[: len(seen)].T

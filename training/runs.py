@@ -94,7 +94,7 @@ class RunFolder:
         checkpoint = checkpoint or self.checkpoint
         if not manifest.is_file():
             return False
-        return checkpoint is None or manifest.stat().st_mtime >= checkpoint.stat().st_mtime
+        return checkpoint is None or not checkpoint.is_file() or manifest.stat().st_mtime >= checkpoint.stat().st_mtime
 
     def model_folder(self, checkpoint: str | os.PathLike | None = None) -> Path:
         """The run's ONNX model folder, ``RUN/onnx``, exported again when it is missing or older than the checkpoint

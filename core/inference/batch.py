@@ -1,23 +1,23 @@
-"""``zerolabel predict`` and ``zerolabel export-onnx``: batch pre-labelling into a trainable dataset.
+"""Batch pre-labelling into a trainable dataset: the library behind ``zerolabel predict`` (:func:`predict_images`).
 
-``predict MODEL --classes "a,b" IMAGES_OR_DIRS --out OUT``: MODEL is an exported ONNX folder, a run folder
-(exported once into ``RUN/onnx``), or a built-in name (``shapes``: the demo model; ``photos``: the photo model).
+MODEL is an exported ONNX folder or a built-in name (``shapes``: the demo model; ``photos``: the photo model); the
+command line also takes a run folder (``cli.predict`` asks :class:`training.runs.RunFolder` for its ``RUN/onnx``).
 OUT is a dataset in zerolabel's layout (the input images linked or copied, indexed label PNGs, labelmap.txt), plus
-COCO JSON with RLE masks (``--format coco|both``) and heatmap PNGs (``--heatmaps``). Decoding and writing overlap
-inference (threads; ``--engine ray`` runs the same on a Ray cluster); a bad image is reported and skipped;
-finished images (every requested output present) are skipped unless ``--overwrite``; ``--shard i/N`` splits the
+COCO JSON with RLE masks (``format="coco"|"both"``) and heatmap PNGs (``heatmaps``). Decoding and writing overlap
+inference (threads; ``engine="ray"`` runs the same on a Ray cluster); a bad image is reported and skipped;
+finished images (every requested output present) are skipped unless ``overwrite``; ``shard="i/N"`` splits the
 sorted file list deterministically so N processes share one folder. An OUT made with other classes is refused.
 """
 
 from __future__ import annotations
 
-import argparse
 import sys
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from core.annotation.store import acquire_lock, release_lock
-from core.cli import number
 from core.data.base import BACKGROUND
 from core.data.labelmap import LabelMap
 from core.data.layout import LABELMAP, DatasetWriter
@@ -27,61 +27,42 @@ from core.inference.prelabel import Outputs, assemble_coco, write_outputs
 from core.io.image import IMAGE_SUFFIXES, read_image
 
 PREFETCH = 4
-#: Built-in model names and their folders under the installed ``resources`` package.
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
-    ex = subparsers.add_parser("export-onnx", help="export a run's encoder and scorer to ONNX (+ manifest)")
-    ex.add_argument("run", help="run folder (best.pt) or checkpoint file")
-    ex.add_argument("--out", required=True, help="output folder")
-    ex.set_defaults(func=run_export)
+@dataclass(frozen=True)
+class PredictOptions:
+    """How :func:`predict_images` runs and what it writes (the flags of ``zerolabel predict``)."""
 
-    p = subparsers.add_parser("predict", help="pre-label images with a model into a trainable dataset",
-                              description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("model", help="exported ONNX folder or run folder")
-    p.add_argument("inputs", nargs="+", help="image files or folders (searched recursively)")
-    p.add_argument("--classes", required=True, help='comma-separated class names, e.g. "sea lion,rock"')
-    p.add_argument("--out", required=True, help="output dataset folder")
-    p.add_argument("--format", choices=("voc", "coco", "both"), default="voc")
-    p.add_argument("--heatmaps", action="store_true", help="also write one heatmap PNG per class")
-    p.add_argument("--calibration", type=number(float, 0), default=0.0,
-                   help="gamma subtracted from seen-class scores (SPNet-C), >= 0")
-    p.add_argument("--min-area", type=number(int, 0), default=0, help="drop regions smaller than this many pixels")
-    p.add_argument("--workers", type=number(int, 1), default=2, help="image reader and writer threads (local engine), "
-                   "or actors (Ray engine)")
-    p.add_argument("--threads", type=number(int, 0), default=None,
-                   help="ONNX Runtime intra-op threads per model (0: every core; default: measured setting)")
-    p.add_argument("--engine", choices=("local", "ray"), default="local",
-                   help="local threads (default) or Ray Data with an actor pool of ONNX Runtime sessions")
-    p.add_argument("--address", default=None, help="Ray cluster address (default: RAY_ADDRESS, else a local Ray)")
-    p.add_argument("--shard", default="0/1", help="i/N: process every N-th image starting at i")
-    p.add_argument("--overwrite", action="store_true", help="redo images that already have a label")
-    p.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
-    p.set_defaults(func=run_predict)
+    format: str = "voc"  # voc | coco | both
+    heatmaps: bool = False
+    calibration: float = 0.0
+    min_area: int = 0
+    workers: int = 2  # reader and writer threads (local engine), or actors (Ray engine)
+    threads: int | None = None  # ONNX Runtime intra-op threads per model (0: every core; None: measured setting)
+    engine: str = "local"  # local | ray
+    address: str | None = None  # Ray cluster address
+    shard: str = "0/1"
+    overwrite: bool = False
+    device: str = "auto"
 
 
-def run_export(args: argparse.Namespace) -> int:
-    from core.inference.export import export_onnx
+@dataclass(frozen=True)
+class PredictResult:
+    """What :func:`predict_images` did: images labelled into ``out`` under ``split``, and one line per skipped one."""
 
-    print(f"exported to {export_onnx(args.run, args.out).parent}")
-    return 0
+    out: Path
+    split: str
+    labelled: int
+    failures: list[str] = field(default_factory=list)
 
 
-def model_folder(model: str) -> Path:
-    """An ONNX folder as is; a run folder is exported once into ``RUN/onnx`` (needs torch, once); a built-in name."""
+def onnx_model_folder(model: str) -> Path:
+    """An exported ONNX folder as is, or a built-in model by name (run folders: ``cli.predict.model_folder``)."""
     path = Path(model)
     if model in BUILTIN_MODELS and not path.exists():
         return builtin_model_folder(model)
     if (path / "manifest.json").is_file():
         return path
-    if (path / "best.pt").is_file() or path.suffix == ".pt":
-        run = path if path.is_dir() else path.parent
-        target = run / "onnx"
-        if not (target / "manifest.json").is_file():
-            from core.inference.export import export_onnx
-
-            export_onnx(path, target)
-        return target
     raise ZerolabelError(f"{model}: neither an exported ONNX folder (manifest.json), a run folder (best.pt) nor a "
                          f"built-in model ({', '.join(BUILTIN_MODELS)})")
 
@@ -142,44 +123,50 @@ def prepare_output(out: Path, names: list[str]) -> LabelMap:
     return labelmap
 
 
-def run_predict(args: argparse.Namespace) -> int:
-    names = [n.strip() for n in args.classes.split(",") if n.strip()]
+def predict_images(model: str, inputs: Sequence[str], names: Sequence[str], out: str | Path,
+                   options: PredictOptions = PredictOptions(), *,
+                   resolve_model: Callable[[str], Path] = onnx_model_folder) -> PredictResult:
+    """Label every image of ``inputs`` (files or folders, searched recursively) with ``names`` into the dataset
+    ``out``; ``resolve_model`` turns ``model`` into an ONNX model folder (called once the inputs are listed).
+
+    Example:
+        >>> predict_images("shapes", ["photos/"], ["red star"], "labels")  # doctest: +SKIP
+        PredictResult(out=PosixPath('labels'), split='predicted', labelled=12, failures=[])
+    """
+    names = list(names)
     if not names:
         raise ZerolabelError("--classes is empty; give at least one class name")
-    shard, shards = parse_shard(args.shard)
-    items = [t for k, t in enumerate(list_images(args.inputs)) if k % shards == shard]
-    folder = model_folder(args.model)
-    out = Path(args.out)
-    outputs = Outputs(out, tuple(names), args.heatmaps, args.format in ("coco", "both"))
+    shard, shards = parse_shard(options.shard)
+    items = [t for k, t in enumerate(list_images(list(inputs))) if k % shards == shard]
+    folder = resolve_model(model)
+    out = Path(out)
+    outputs = Outputs(out, tuple(names), options.heatmaps, options.format in ("coco", "both"))
     outputs.check_names()
     split = "predicted" if shards == 1 else f"predicted-shard-{shard}-of-{shards}"
     try:
-        if args.engine == "ray":
+        if options.engine == "ray":
             from core.inference.ray_engine import run_ray
 
-            failures = run_ray(args, folder, outputs, items, split)
+            failures = run_ray(options, folder, outputs, items, split)
         else:
-            failures = _run_local(args, folder, outputs, items, split)
+            failures = _run_local(options, folder, outputs, items, split)
     finally:
         for token in outputs.lock:
             release_lock(out, token)
     if outputs.coco:
         done = sorted(i for i, _ in items if outputs.done(i))
         assemble_coco(outputs, done, out / ("coco.json" if shards == 1 else f"coco-shard-{shard}-of-{shards}.json"))
-    for line in failures:
-        print(f"skipped {line}", file=sys.stderr)
-    print(f"labelled {len(items) - len(failures)} images into {out} (split {split}); {len(failures)} skipped")
-    return 0 if not failures else 1
+    return PredictResult(out, split, len(items) - len(failures), failures)
 
 
-def open_run(args: argparse.Namespace, folder: Path, outputs: Outputs, items, split: str, threads=None):
+def open_run(args: PredictOptions, folder: Path, outputs: Outputs, items, split: str, threads=None):
     """The predictor (checked against the classes before OUT is touched), the writer and the images to do."""
     from core.inference.runtime import Predictor
 
     predictor = Predictor(folder, device=args.device, cache_size=1, threads=threads)
     predictor.text.embed(list(outputs.names))  # an unknown word stops here, before OUT is created
     labelmap = prepare_output(outputs.out, list(outputs.names))
-    # from here on OUT is ours: the app (or another predict) may not write it until run_predict releases it
+    # from here on OUT is ours: the app (or another predict) may not write it until predict_images releases it
     outputs.lock.append(acquire_lock(outputs.out, "zerolabel predict"))
     writer = DatasetWriter(outputs.out, labelmap)
     todo = []
@@ -193,7 +180,7 @@ def open_run(args: argparse.Namespace, folder: Path, outputs: Outputs, items, sp
     return predictor, writer, todo
 
 
-def _run_local(args: argparse.Namespace, folder: Path, outputs: Outputs, items, split: str) -> list[str]:
+def _run_local(args: PredictOptions, folder: Path, outputs: Outputs, items, split: str) -> list[str]:
     from tqdm import tqdm
 
     predictor, writer, todo = open_run(args, folder, outputs, items, split, args.threads)

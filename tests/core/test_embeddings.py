@@ -306,7 +306,7 @@ def test_malformed_files(tmp_path: Path) -> None:
 
 def _cli(argv: list[str]) -> int:
     """The ``zerolabel`` command line itself (core's main: parse, run, one error line and exit 2)."""
-    from core.cli import main
+    from cli.main import main
 
     return main(argv)
 

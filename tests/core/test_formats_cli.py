@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from formats_helpers import make_dataset
 
-from core import cli as core_cli
+from cli import formats as formats_cli
+from cli import main as cli_main
 from core.data.layout import LayoutDataset
-from core.formats import cli as formats_cli
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -33,15 +33,15 @@ def test_register_adds_export_and_import(tmp_path, capsys):
 def test_main_round_trip(tmp_path, fmt):
     src, truth = make_dataset(tmp_path / "ds")
     out = str(tmp_path / ("t.zip" if fmt == "cvat" else "o"))
-    assert core_cli.main(["export", str(src), "--format", fmt, "--out", out]) == 0
-    assert core_cli.main(["import", out, "--format", fmt, "--out", str(tmp_path / "b")]) == 0
+    assert cli_main.main(["export", str(src), "--format", fmt, "--out", out]) == 0
+    assert cli_main.main(["import", out, "--format", fmt, "--out", str(tmp_path / "b")]) == 0
     back = LayoutDataset(tmp_path / "b")
     assert all((back.label(i) == labels).all() for i, labels in truth.items())
 
 
 def test_coco_options_and_no_images(tmp_path):
     src, _ = make_dataset(tmp_path / "ds")
-    assert core_cli.main(["export", str(src), "--format", "coco", "--out", str(tmp_path / "c"), "--no-images",
+    assert cli_main.main(["export", str(src), "--format", "coco", "--out", str(tmp_path / "c"), "--no-images",
                           "--coco-masks", "polygon", "--coco-per", "class"]) == 0
     assert (tmp_path / "c" / "annotations" / "instances_train.json").is_file()
     assert not (tmp_path / "c" / "images").exists()
@@ -49,14 +49,14 @@ def test_coco_options_and_no_images(tmp_path):
 
 def test_user_errors_exit_2_with_one_line(tmp_path, capsys):
     src, _ = make_dataset(tmp_path / "ds")
-    assert core_cli.main(["export", str(src), "--format", "cvat", "--out", str(tmp_path / "t")],) == 2
+    assert cli_main.main(["export", str(src), "--format", "cvat", "--out", str(tmp_path / "t")],) == 2
     assert "CVAT imports a zip" in capsys.readouterr().err
-    assert core_cli.main(["export", str(tmp_path / "nope"), "--format", "coco", "--out", str(tmp_path / "c")],) == 2
+    assert cli_main.main(["export", str(tmp_path / "nope"), "--format", "coco", "--out", str(tmp_path / "c")],) == 2
     assert "nope: no such dataset folder" in capsys.readouterr().err
-    assert core_cli.main(["export", str(src), "--format", "labelme", "--out", str(tmp_path / "l"),
+    assert cli_main.main(["export", str(src), "--format", "labelme", "--out", str(tmp_path / "l"),
                           "--coco-masks", "polygon"]) == 2
     assert "--format coco only" in capsys.readouterr().err
-    assert core_cli.main(["import", str(tmp_path / "gone.zip"), "--format", "cvat", "--out", str(tmp_path / "o")],) == 2
+    assert cli_main.main(["import", str(tmp_path / "gone.zip"), "--format", "cvat", "--out", str(tmp_path / "o")],) == 2
     err = capsys.readouterr().err
     assert "gone.zip" in err and "Traceback" not in err
 
@@ -66,9 +66,9 @@ def test_unlabelled_images_come_in_unlabelled(tmp_path):
     from core.io.image import write_image
 
     src, _ = make_dataset(tmp_path / "ds")
-    core_cli.main(["export", str(src), "--format", "labelme", "--out", str(tmp_path / "lm")])
+    cli_main.main(["export", str(src), "--format", "labelme", "--out", str(tmp_path / "lm")])
     write_image(tmp_path / "lm" / "new.png", np.zeros((60, 80, 3), np.uint8))
-    core_cli.main(["import", str(tmp_path / "lm"), "--format", "labelme", "--out", str(tmp_path / "p")])
+    cli_main.main(["import", str(tmp_path / "lm"), "--format", "labelme", "--out", str(tmp_path / "p")])
     project = Project.open_folder(tmp_path / "p")
     assert project.image_status("new") == "unlabeled" and project.image_status("a") == "done"
 
@@ -91,13 +91,13 @@ def test_formats_do_not_import_torch():
     import subprocess
     import sys
 
-    code = ("import sys, core.formats.cli, core.annotation.project; "
+    code = ("import sys, cli.formats, core.annotation.project; "
             "sys.exit(1 if 'torch' in sys.modules or 'PySide6' in sys.modules else 0)")
     assert subprocess.run([sys.executable, "-c", code], timeout=120).returncode == 0
 
 
 def test_import_without_images_says_what_to_do(tmp_path, capsys):
     src, _ = make_dataset(tmp_path / "ds")
-    assert core_cli.main(["export", str(src), "--format", "cvat", "--out", str(tmp_path / "t.zip"), "--no-images"]) == 0
-    assert core_cli.main(["import", str(tmp_path / "t.zip"), "--format", "cvat", "--out", str(tmp_path / "b")]) == 0
+    assert cli_main.main(["export", str(src), "--format", "cvat", "--out", str(tmp_path / "t.zip"), "--no-images"]) == 0
+    assert cli_main.main(["import", str(tmp_path / "t.zip"), "--format", "cvat", "--out", str(tmp_path / "b")]) == 0
     assert "3 labelled images came without their image file" in capsys.readouterr().out

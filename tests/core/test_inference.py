@@ -112,7 +112,7 @@ def _rle_decode(seg: dict) -> np.ndarray:
 def test_predict_cli_writes_a_trainable_dataset_coco_and_heatmaps(tmp_path: Path, capsys) -> None:
     import json
 
-    from core.cli import main
+    from cli.main import main
     from core.data.layout import LayoutDataset
     from core.io.image import write_image
 

@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 import torch
 
-from core.cli import main
+from cli.main import main
 from core.embeddings import build_encoder
 from core.inference.export import export_onnx
 from core.inference.runtime import ModelFolderError, OnnxModel, Predictor, demo_model_folder
@@ -123,8 +123,8 @@ def test_model_files_outside_the_folder_or_not_regular_are_refused(onnx_model, t
 
 
 def test_builtin_model_names_resolve(tmp_path: Path) -> None:
+    from cli.predict import model_folder
     from core.errors import ZerolabelError
-    from core.inference.batch import model_folder
 
     assert model_folder("shapes").resolve() == demo_model_folder().resolve()
     try:

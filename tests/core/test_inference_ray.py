@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.cli import main
+from cli.main import main
 from core.inference.runtime import demo_model_folder, sample_images_folder
 
 ray = pytest.importorskip("ray", reason="the ray extra is not installed: pip install -e '.[ray]'")

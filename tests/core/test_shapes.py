@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from core.cli import main
+from cli.main import main
 from core.data.layout import LayoutDataset
 from core.data.shapes import ShapesConfig, make_sample, make_spec
 from core.errors import DatasetError

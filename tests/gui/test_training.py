@@ -221,7 +221,7 @@ def test_runs_survive_the_dialog_one_cancelled_one_killed_and_the_killed_one_res
 def test_self_training_zs5net_from_the_wizard(qtbot, dialog, shapes, tmp_path):
     import shutil
 
-    from training.cli import main
+    from cli.main import main
     from training.messages import Finished
 
     base = tmp_path / "zs3"

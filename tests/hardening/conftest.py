@@ -1,7 +1,7 @@
 """Hardening tests: a corpus of bad inputs, kill -9 crash tests, no pickles from user files.
 
 Shared here: a tiny shapes dataset, a tiny checkpoint, a copy of the embedded demo model, and ``cli`` (runs
-``training.cli.main`` in-process and checks the user-facing contract: no traceback, exit status, one error line).
+``cli.main.main`` in-process and checks the user-facing contract: no traceback, exit status, one error line).
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ class CliResult:
 @pytest.fixture
 def cli(capsys: pytest.CaptureFixture):
     """Run ``zerolabel ARGS`` in-process; fail on a Python traceback or an escaped exception."""
-    from training.cli import main
+    from cli.main import main
 
     def run(argv: list[str]) -> CliResult:
         capsys.readouterr()

@@ -10,12 +10,13 @@ import cv2
 import numpy as np
 import pytest
 
+from cli.photos import register
 from core.data.layout import LayoutDataset
 from core.errors import ZerolabelError
 from core.inference.runtime import Predictor
 from core.io.image import read_image, write_image
 from core.photo import sample_photos_folder
-from training.photo_selftrain import pseudo_labels, register, write_pseudo_dataset
+from training.photo_selftrain import pseudo_labels, write_pseudo_dataset
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

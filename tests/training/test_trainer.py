@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import torch
 
+from cli.main import main
 from core.metrics.report import check_contract
 from core.models import load_checkpoint
-from training.cli import main
 from training.config import ConfigError, TrainConfig
 from training.messages import Finished, Started
 from training.trainer import LAST, Trainer, TrainingError
@@ -184,7 +184,7 @@ def test_init_fine_tunes_from_another_run(shapes: Path, tmp_path: Path, capsys) 
 
 
 def test_freeze_backbone_refits_only_what_sits_on_the_backbone(shapes, tmp_path):
-    from training.cli import main
+    from cli.main import main
 
     tiny = ["--batch-size", "2", "--image-size", "32", "--eval-every", "1000", "--checkpoint-every", "1000"]
     assert main(["train", "--method", "rn", "--data", str(shapes), "--out", str(tmp_path / "a"), "--steps", "2",
