@@ -114,7 +114,7 @@ class LayersMixin:
 
     def _init_layers(self) -> None:
         self.pool = QThreadPool(self)  # created first, deleted first: it waits for running jobs
-        self.pool.setMaxThreadCount(2)
+        self.pool.setMaxThreadCount(1)  # one build at a time: the UI thread and the model keep the cores
         self._signals = _Signals(self)
         self._signals.ready.connect(self._layer_ready)
         self.image_item, self.labels_item, self.edges_item, self.extra_item = (ArrayItem() for _ in range(4))
