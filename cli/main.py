@@ -12,7 +12,7 @@ from core.errors import ZerolabelError, describe_os_error
 
 def build_parser() -> argparse.ArgumentParser:
     """The parser with every subcommand; each command module of this package has ``register(subparsers)``."""
-    from cli import data, demo, embeddings, formats, photos, predict, train
+    from cli import data, demo, embeddings, formats, photos, predict, quantize, train
 
     parser = argparse.ArgumentParser(
         prog="zerolabel",
@@ -20,7 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"zerolabel {__version__}")
     subparsers = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-    for module in (data, embeddings, predict, formats, demo, train, photos):
+    for module in (data, embeddings, predict, quantize, formats, demo, train, photos):
         module.register(subparsers)
     return parser
 
