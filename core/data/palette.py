@@ -1,6 +1,9 @@
-"""Colours: the PASCAL VOC colour map of label PNGs, and class colours that agree with class names.
+"""Class colours that agree with class names (and, re-exported, the VOC colour map of label PNGs).
 
-:func:`voc_palette` is the index -> RGB map of every indexed label PNG zerolabel writes.
+:func:`voc_palette` is the index -> RGB map of every indexed label PNG zerolabel writes; it lives with the PNG
+encoding in :mod:`core.io.image` (so ``io`` needs nothing from ``data``). A label map is one unit:
+:class:`core.data.labelmap.LabelMap` holds the names and colours (``labelmap.txt``), this module picks a new
+class's colour, :mod:`core.io.image` reads and writes the indexed PNGs with the label map's palette.
 
 :func:`class_colour` picks the overlay colour of a new class: the colour its name names ("red triangle" red,
 "dark green leaf" dark green, "sky" light blue), else the colour of a fixed set of well-separated hues that lies
@@ -22,24 +25,9 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from core.io.image import voc_palette as voc_palette  # re-exported: every caller keeps its import
+
 RGB = tuple[int, int, int]
-
-
-@functools.cache
-def voc_palette() -> np.ndarray:
-    """Return the VOC colour map as ``uint8 [256, 3]`` (0 = black background, 255 = (224, 224, 192) ignore)."""
-    palette = np.zeros((256, 3), dtype=np.uint8)
-    for index in range(256):
-        r = g = b = 0
-        c = index
-        for shift in range(7, -1, -1):
-            r |= ((c >> 0) & 1) << shift
-            g |= ((c >> 1) & 1) << shift
-            b |= ((c >> 2) & 1) << shift
-            c >>= 3
-        palette[index] = (r, g, b)
-    palette.flags.writeable = False
-    return palette
 
 
 #: Colour words (and two-word colours) a class name may hold. "black" is a dark grey: black is background.

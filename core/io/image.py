@@ -7,6 +7,7 @@ a pixel-count limit against decompression bombs; and non-ASCII paths. Each failu
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 import warnings
@@ -165,6 +166,24 @@ def read_label_png(path: str | os.PathLike) -> np.ndarray:
         )
 
 
+@functools.cache
+def voc_palette() -> np.ndarray:
+    """Return the VOC colour map as ``uint8 [256, 3]`` (0 = black background, 255 = (224, 224, 192) ignore)."""
+    palette = np.zeros((256, 3), dtype=np.uint8)
+    for index in range(256):
+        r = g = b = 0
+        c = index
+        for shift in range(7, -1, -1):
+            r |= ((c >> 0) & 1) << shift
+            g |= ((c >> 1) & 1) << shift
+            b |= ((c >> 2) & 1) << shift
+            c >>= 3
+        palette[index] = (r, g, b)
+    palette.flags.writeable = False
+    return palette
+
+
+
 def encode_label_png(labels: np.ndarray, palette: np.ndarray | None = None) -> bytes:
     """Encode a ``uint8 [H, W]`` label map as indexed PNG bytes with ``palette`` ([256, 3] uint8)."""
     if labels.ndim != 2:
@@ -175,8 +194,6 @@ def encode_label_png(labels: np.ndarray, palette: np.ndarray | None = None) -> b
         labels = labels.astype(np.uint8)
     img = Image.fromarray(labels, mode="P")
     if palette is None:
-        from core.data.palette import voc_palette
-
         palette = voc_palette()
     img.putpalette(np.asarray(palette, dtype=np.uint8).reshape(-1).tolist())
     buffer = io.BytesIO()
