@@ -23,7 +23,7 @@ import torch
 from torch.nn import functional as F
 
 from core.models.base import ModelConfig, Segmenter, register_model
-from core.models.spnet import EmbeddingSegmenter
+from core.models.embedding import EmbeddingSegmenter
 
 
 class DeViSE(EmbeddingSegmenter):
