@@ -62,18 +62,6 @@ class ConfusionMatrix:
         self.ignore_index = ignore_index
         self.matrix = np.zeros((num_classes, num_classes), dtype=np.int64)
 
-    @classmethod
-    def from_matrix(cls, matrix: np.ndarray, ignore_index: int = IGNORE_INDEX) -> ConfusionMatrix:
-        """Wrap an existing square count matrix (copied, cast to int64)."""
-        matrix = np.asarray(matrix)
-        if matrix.ndim != 2 or matrix.shape[0] != matrix.shape[1]:
-            raise MetricsError(f"a confusion matrix must be square, got shape {matrix.shape}")
-        if (matrix < 0).any():
-            raise MetricsError("a confusion matrix cannot hold negative counts")
-        cm = cls(matrix.shape[0], ignore_index)
-        cm.matrix = matrix.astype(np.int64, copy=True)
-        return cm
-
     def compute(self, pred: np.ndarray, target: np.ndarray) -> np.ndarray:
         """The confusion matrix of one (pred, target) pair, without accumulating it.
 
@@ -128,10 +116,6 @@ class ConfusionMatrix:
                 )
             self.matrix += other.matrix
         return self
-
-    def reset(self) -> None:
-        """Zero all counts."""
-        self.matrix[:] = 0
 
     @property
     def total(self) -> int:

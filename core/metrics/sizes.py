@@ -103,12 +103,6 @@ class SizeStats:
         idx = np.asarray(list(classes), dtype=np.int64)
         return self.objects[:, idx].sum(axis=1)
 
-    def class_iou(self) -> np.ndarray:
-        """IoU per bucket per class, ``[num_buckets, C]``, ``NaN`` where a class has no object in a bucket."""
-        out = np.full(self.intersection.shape, np.nan)
-        np.divide(self.intersection.astype(np.float64), self.union, out=out, where=self.union > 0)
-        return out
-
     def mean_object_size(self) -> np.ndarray:
         """Each class's mean area fraction over the images that contain it (``NaN`` if none does)."""
         out = np.full(self.num_classes, np.nan)

@@ -16,7 +16,7 @@ Scores come out at the feature resolution; :func:`predict_probabilities` upsampl
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Literal
 
 import torch
@@ -50,9 +50,6 @@ class ModelConfig:
     pretrained: bool = False
     image_size: int = 96
     options: dict = field(default_factory=dict)
-
-    def with_options(self, **options: object) -> ModelConfig:
-        return replace(self, options={**self.options, **options})
 
 
 class Segmenter(nn.Module):
