@@ -53,3 +53,10 @@ def episode_targets(labels: torch.Tensor, chosen: Sequence[int]) -> tuple[torch.
     valid = (labels == 0) | targets.bool().any(dim=1)
     valid &= labels != IGNORE_INDEX
     return targets, valid[:, None].float()
+
+
+def episode_columns(targets: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+    """Softmax targets ``[B, H, W]`` of an episode: 0 background, k + 1 the episode's k-th class, 255 for the
+    pixels :func:`episode_targets` leaves out (ignore, seen classes not in the episode)."""
+    columns = torch.where(targets.bool().any(dim=1), targets.argmax(dim=1) + 1, 0)
+    return torch.where(valid[:, 0].bool(), columns, torch.full_like(columns, IGNORE_INDEX))

@@ -30,7 +30,7 @@ from core.models.base import Segmenter, predict_probabilities
 from training import distributed as dist
 from training.config import EPISODIC, ConfigError, TrainConfig
 from training.data import IGNORE_INDEX, TrainData
-from training.episodes import episode_targets, sample_episode
+from training.episodes import episode_columns, episode_targets, sample_episode
 from training.losses import cosine_regression_loss, relation_loss, seen_lut, softmax_loss
 from training.messages import CheckpointSaved, EvalDone, Finished, Log, Message, Started, StepDone
 
@@ -269,10 +269,16 @@ class Trainer:
             rng = np.random.default_rng([cfg.seed, self.step, 1])
             chosen = sample_episode(global_labels, self.seen, self.class_names, cfg.episode_classes, rng)
             emb = torch.stack([self.embeddings[c] for c in chosen]).to(self.device)
-            logits, _ = self.step_module(batch.images.to(self.device), emb)
+            logits, background = self.step_module(batch.images.to(self.device), emb)
             targets, valid = episode_targets(batch.labels.to(self.device), chosen)
-            loss = relation_loss(logits, targets, valid, pos_weight=cfg.pos_weight, dice_weight=cfg.dice_weight,
-                                 normaliser=dist.global_count(valid.sum() * len(chosen), self.world))
+            if background is not None:  # joint softmax over background + the episode's classes
+                columns = episode_columns(targets, valid)
+                count = dist.global_count((columns != IGNORE_INDEX).sum(), self.world)
+                loss = softmax_loss(logits, background, columns, normaliser=count)
+            else:
+                loss = relation_loss(logits, targets, valid, pos_weight=cfg.pos_weight,
+                                     dice_weight=cfg.dice_weight,
+                                     normaliser=dist.global_count(valid.sum() * len(chosen), self.world))
         else:
             images, matrix, targets = batch.images, self.seen_matrix, self.lut[batch.labels]
             if self.selftraining is not None:

@@ -202,14 +202,16 @@ def _check_fields(path: Path, payload: dict) -> None:
 
 
 def _earlier_defaults(raw: Any, state: Any) -> Any:
-    """A Relation Network / U-Net saved before ``image_norm`` and ``word_act`` existed is built as it was trained
-    (no image-term norm, ReLU word output), so earlier runs still load and predict unchanged."""
+    """A Relation Network / U-Net saved before ``image_norm``, ``word_act`` and ``joint`` existed is built as it
+    was trained (no image-term norm, ReLU word output, sigmoid maps), so earlier runs still load and predict
+    unchanged."""
     if (isinstance(raw, dict) and raw.get("method") in ("rn", "unet") and isinstance(state, dict)
             and "image_convs.0.weight" in state and "image_norms.0.weight" not in state):
         options = dict(raw.get("options") or {})
         options.setdefault("image_norm", False)
         if raw.get("method") == "rn":
             options.setdefault("word_act", "relu")
+            options.setdefault("joint", "sigmoid")
         return {**raw, "options": options}
     return raw
 

@@ -31,7 +31,12 @@ Options (``ModelConfig.options``):
   level's width for ``cnn``). ``word_hidden``: hidden units of the word FC (default ``max(64, embed_dim)``).
   ``feature_dim``: ASPP channels of the ``deeplabv3`` head (default 64 for tiny / effnet-lite0, else 256).
 
-``activation = "sigmoid"``: each class is a binary relation; a pixel is background when no class reaches 0.5.
+* ``joint``: ``softmax`` (default) or ``sigmoid``. The paper scores each class as an independent binary relation
+  (sigmoid) and joins the maps by argmax, a pixel being background when no class reaches 0.5; those per-class
+  scores are not calibrated against each other or against background, and with an ImageNet backbone the binary
+  loss left every pixel below 0.5 for hundreds of steps. ``softmax`` adds a learned *background relation* (a
+  learned class vector through the same word and relation modules, one more decoder pass per image) and trains
+  with cross-entropy over background + the episode's classes, so the maps compete as one distribution.
 """
 
 from __future__ import annotations
@@ -51,7 +56,7 @@ LEVEL_STRIDES = (32, 16, 8, 4)
 #: The CNN word module's spatial seed: ``GRID_CHANNELS`` maps of ``GRID x GRID``.
 GRID, GRID_CHANNELS = 4, 16
 OPTIONS = {"word_module", "head", "width", "fine_width", "word_channels", "word_hidden", "feature_dim", "word_act",
-           "image_norm"}
+           "image_norm", "joint"}
 
 
 @dataclass(frozen=True)
@@ -175,6 +180,12 @@ class RelationNet(Segmenter):
                                    str(opts.get("word_act", "linear")))
             self.word_convs = nn.ModuleList(nn.Conv2d(c, lv.width, 3, padding=1, bias=False)
                                             for c, lv in zip(word_ch, skips, strict=True))
+            joint = str(opts.get("joint", "softmax"))
+            if joint not in ("softmax", "sigmoid"):
+                raise ValueError(f"unknown joint {joint!r}; choose softmax or sigmoid")
+            if joint == "softmax":  # the learned background relation: a class vector of its own
+                self.activation = "softmax"
+                self.bg_embedding = nn.Parameter(F.normalize(torch.randn(config.embed_dim), dim=0))
         self.up_convs = nn.ModuleList(nn.Conv2d(a.width, b.width, 1, bias=False)
                                       for a, b in zip(levels[:-1], levels[1:], strict=True))
         # Per-pair rest of each level, then the relation logit.
@@ -224,6 +235,13 @@ class RelationNet(Segmenter):
                     x = x + F.interpolate(up, size=x.shape[-2:], mode="bilinear", align_corners=False)
             h = self.blocks[i](x)
         return self.logit(h)
+
+    def background_score(self, features: Features) -> torch.Tensor | None:
+        """The learned background relation ``[B, 1, h, w]`` (``joint=softmax``), else ``None``."""
+        if self.activation != "softmax":
+            return None
+        out = self._decode(features, self.class_terms(features, self.bg_embedding[None]))
+        return out.view(features[0].shape[0], 1, *out.shape[-2:])
 
     def _check(self, class_embeddings: torch.Tensor) -> None:
         dim = self.config.embed_dim

@@ -68,7 +68,7 @@ def test_rn_scores_twenty_classes_with_one_encoder_pass() -> None:
 
 
 def test_rn_background_rule() -> None:
-    model = _model("rn")
+    model = _model("rn", joint="sigmoid")
     feats = model.encode(torch.randn(1, 3, 64, 64))
     probs = predict_probabilities(model, feats, _emb(3), (64, 64))
     fg = torch.sigmoid(F.interpolate(model.score(feats, _emb(3)), size=(64, 64), mode="bilinear"))

@@ -99,7 +99,7 @@ def test_twenty_classes_take_one_encoder_pass_and_do_not_interact() -> None:
 
 
 def test_background_is_where_no_class_reaches_one_half() -> None:
-    model = _rn()
+    model = _rn(joint="sigmoid")  # the paper's independent binary maps
     feats = model.encode(_images())
     e = _emb(3)
     with torch.no_grad():
@@ -114,10 +114,38 @@ def test_background_is_where_no_class_reaches_one_half() -> None:
     assert torch.equal(probs.argmax(1)[~background] - 1, probs[:, 1:].argmax(1)[~background])
 
 
+def test_the_learned_background_relation_competes_with_the_classes_in_one_softmax() -> None:
+    model = _rn()  # joint=softmax: background is a learned class vector through the same relation module
+    feats = model.encode(_images())
+    e = _emb(3)
+    with torch.no_grad():
+        background = model.background_score(feats)
+        logits = torch.cat([background, model.score(feats, e)], 1)
+        probs = predict_probabilities(model, feats, e, tuple(logits.shape[-2:]))
+        torch.testing.assert_close(probs, logits.softmax(1), atol=1e-5, rtol=0)
+        # the background relation is the relation module run with the learned vector as the class
+        torch.testing.assert_close(background, model.score(feats, model.bg_embedding[None]), atol=1e-5, rtol=0)
+
+
+def test_earlier_relation_checkpoints_load_as_they_were_trained(tmp_path) -> None:
+    from core.models import load_checkpoint, save_checkpoint
+
+    old = _rn(image_norm=False, word_act="relu", joint="sigmoid")
+    old.config = ModelConfig("rn", "tiny", 50, image_size=64)  # saved before these options existed
+    save_checkpoint(tmp_path / "old.pt", old, embedding_source="glove50", split={"classes": [], "seen": [],
+                                                                                 "unseen": []})
+    model, ckpt = load_checkpoint(tmp_path / "old.pt")
+    assert model.activation == "sigmoid" and ckpt.config.options["joint"] == "sigmoid"
+    feats = _images()
+    with torch.no_grad():
+        torch.testing.assert_close(model(feats, _emb(2)), old(feats, _emb(2)))
+
+
 @pytest.mark.parametrize("module", ["fc", "cnn"])
 def test_gradients_reach_word_module_relation_module_and_encoder(module: str) -> None:
     model = _rn(word_module=module).train()
-    model(_images(), _emb(3)).square().mean().backward()
+    feats = model.encode(_images())  # what the trainer's step runs: the classes and the background relation
+    (model.score(feats, _emb(3)).square().mean() + model.background_score(feats).square().mean()).backward()
     for name in ("word.mlp.0.weight", "word.out.weight", "word_convs.0.weight", "image_convs.0.weight",
                  "blocks.3.1.weight", "logit.weight", "backbone.stages.0.0.0.weight"):
         grad = model.get_parameter(name).grad
@@ -129,7 +157,8 @@ def test_gradients_reach_word_module_relation_module_and_encoder(module: str) ->
 def test_every_parameter_is_used_so_ddp_needs_no_unused_search(backbone: str, options: dict) -> None:
     torch.manual_seed(0)
     model = build_model(ModelConfig("rn", backbone, 50, image_size=64, options=options)).train()
-    model(_images(), _emb(2)).mean().backward()
+    feats = model.encode(_images())
+    (model.score(feats, _emb(2)).mean() + model.background_score(feats).mean()).backward()
     assert [n for n, p in model.named_parameters() if p.grad is None] == []
 
 
