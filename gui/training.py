@@ -27,6 +27,7 @@ from gui import training_checks as checks
 from gui.training_pages import TASK_HELP, WizardPages
 from gui.training_photos import COMMAND as PHOTOS_COMMAND
 from gui.training_photos import PhotoTask
+from gui.training_preflight import Preflight
 
 PAGES = ("1. What to do", "2. Data and classes", "3. Model", "4. Run")
 
@@ -49,7 +50,7 @@ class _Reader(QObject):
             self.message.emit(msg)
 
 
-class TrainingDialog(PhotoTask, WizardPages, QDialog):
+class TrainingDialog(Preflight, PhotoTask, WizardPages, QDialog):
     """The wizard and the run view; ``model_chosen`` carries a finished run folder."""
 
     model_chosen = Signal(str)
@@ -103,6 +104,7 @@ class TrainingDialog(PhotoTask, WizardPages, QDialog):
         self._plot_timer.timeout.connect(lambda: self.curve.setData(*self.losses))
         self.task.currentIndexChanged.connect(self._task_changed)
         self._task_changed()
+        self._init_checks()
         self.refresh_runs()
         self.go(0)
 
@@ -116,6 +118,7 @@ class TrainingDialog(PhotoTask, WizardPages, QDialog):
         return all(self.pages.widget(i).isEnabled() for i in range(3))
 
     def go(self, index: int) -> None:
+        self._drop("page", "export")  # Back, or another page: a check under way no longer applies
         index = max(0, min(index, len(PAGES) - 1))
         self.pages.setCurrentIndex(index)
         self.heading.setText(PAGES[index])
@@ -133,16 +136,6 @@ class TrainingDialog(PhotoTask, WizardPages, QDialog):
         if index == 2 and RunFolder(out).started:
             # back from a run to change settings: the next run goes to a new folder (Resume continues the old one)
             self.out.setText(str(out.parent / time.strftime("run-%Y%m%d-%H%M%S")))
-
-    def next_page(self) -> bool:
-        index = self.pages.currentIndex()
-        errors = self.page_errors(index)
-        self.problems.setText("\n".join(errors))
-        if not errors:
-            self.go(index + 1)
-            if index == 1 and self.kind not in ("selftrain", "photos"):
-                self.data_summary.setText(self._summary)
-        return not errors
 
     @property
     def kind(self) -> str:
@@ -167,32 +160,6 @@ class TrainingDialog(PhotoTask, WizardPages, QDialog):
             return checks.run_method(self.init.text().strip())
         return self.kind, ""
 
-    def page_errors(self, index: int) -> list[str]:
-        """What blocks leaving page ``index`` (0: task, 1: data, 2: model)."""
-        if index == 0 or self.kind is None:
-            return []
-        if index == 1:
-            if self.kind == "photos":
-                return self.photo_errors()
-            if self.kind == "selftrain":
-                return checks.check_selftrain(self.base_run.text().strip(), self.unlabeled.text().strip())
-            errors, self._names, self._summary = checks.check_data(
-                self.data_kind.currentData(), self.data.text().strip(), self.unseen.text())
-            _, error = self.method()
-            if error:
-                errors.append(error)
-            return errors
-        errors = []
-        if self.kind not in ("selftrain", "photos"):
-            errors = checks.check_words(self.embedding.currentText().strip(), getattr(self, "_names", []))
-            errors += checks.check_model(self.backbone.currentText(), self.pretrained.isChecked(),
-                                         self.device.currentData())
-        elif self.device.currentData() == "cuda":
-            errors = checks.check_model("tiny", False, "cuda")
-        if not self.out.text().strip():
-            errors.append("Choose a run folder.")
-        return errors
-
     def train_args(self) -> list[str]:
         """Arguments of ``zerolabel train`` / ``selftrain`` / ``selftrain-photos`` for the current settings."""
         device = ["--device", self.device.currentData(), "--export-onnx"]  # "done" = ready to be the app's model
@@ -216,32 +183,6 @@ class TrainingDialog(PhotoTask, WizardPages, QDialog):
         if self.kind == "finetune":
             args += ["--init", self.init.text().strip(), *(["--freeze-backbone"] if self.freeze.isChecked() else [])]
         return args
-
-    def use_project(self) -> None:
-        """Write the project's done images as a dataset (all classes seen) and train on it."""
-        from core.annotation.export import export_dataset
-        from core.io.atomic import atomic_write_text
-
-        if hasattr(self.parent(), "flush"):
-            self.parent().flush()  # the saves the labeler just made are in the dataset
-        done = self.project.ids_with_status("done")
-        if not done:
-            self.problems.setText("No image of this project is marked done yet (File ▸ Mark Done, Ctrl+Enter).")
-            return
-        out = Path(self.out.text()).parent / time.strftime("data-%Y%m%d-%H%M%S")
-        try:
-            for _ in export_dataset(self.project, done, out):
-                pass
-            atomic_write_text(out / "ImageSets" / "Segmentation" / "val.txt", "".join(f"{i}\n" for i in done))
-        except Exception as exc:  # a full disk, a read-only folder, a damaged label map: say so, train nothing
-            self.problems.setText(f"Could not write the dataset to {out}: {exc}")
-            return
-        self.data_kind.setCurrentIndex(0)
-        self.data.setText(str(out))
-        self.unseen.setText("")
-        self.problems.setText("")
-        self.data_note.setText(f"{len(done)} done image(s) written to {out} (validation = the same images: there "
-                               "is no other labeled data; the test is your next corrections)")
 
     # -- runs -------------------------------------------------------------------------------------------
     def refresh_runs(self) -> None:
@@ -277,23 +218,6 @@ class TrainingDialog(PhotoTask, WizardPages, QDialog):
                              "--export-onnx"], "train", resume=True)
 
     # -- the run ----------------------------------------------------------------------------------------
-    def start(self, resume: bool = False, extra: list[str] | None = None) -> bool:
-        """Check every page, then start the trainer (``resume``: continue the run folder's ``last.pt``)."""
-        from training.runs import RunFolder
-
-        for index in (1, 2):
-            errors = self.page_errors(index)
-            out = Path(self.out.text().strip())
-            if index == 2 and not resume and RunFolder(out).started:
-                errors.append(f"{out} already holds a run: choose another run folder (or resume that run).")
-            if errors:
-                self.go(index)
-                self.problems.setText("\n".join(errors))
-                return False
-        command = {"selftrain": "selftrain", "photos": PHOTOS_COMMAND}.get(self.kind, "train")
-        return self._launch([*self.train_args(), *(extra or []), *(["--resume"] if resume else [])], command,
-                            resume)
-
     def _launch(self, args: list[str], command: str, resume: bool) -> bool:
         from core.errors import ZerolabelError
         from training.launcher import TrainProcess
@@ -394,6 +318,7 @@ class TrainingDialog(PhotoTask, WizardPages, QDialog):
         super().reject()
 
     def done(self, result: int) -> None:
+        self._drop()  # a check still running in a worker finishes unseen
         if self.process is not None:
             self.process.cancel()
         self.thread.quit()

@@ -89,15 +89,20 @@ def check_pages(f: WizardFields, pages: tuple[int, ...], new_run: bool = False) 
                 errors += check_model(f.backbone, f.pretrained, f.device)
             elif f.device == "cuda":
                 errors = check_model("tiny", False, "cuda")
-            out = Path(f.out)
             if not f.out:
                 errors.append("Choose a run folder.")
-            elif new_run and ((out / "status.json").is_file() or (out / "last.pt").is_file()):
-                errors.append(f"{out} already holds a run: choose another run folder (or resume that run).")
+            elif new_run and _holds_run(f.out):
+                errors.append(f"{f.out} already holds a run: choose another run folder (or resume that run).")
             result.errors = errors
         if result.errors:
             break
     return result
+
+
+def _holds_run(folder: str) -> bool:
+    from training.runs import RunFolder
+
+    return RunFolder(folder).started
 
 
 def check_data(kind: str, folder: str, unseen: str) -> tuple[list[str], list[str], str]:

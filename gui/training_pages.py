@@ -80,15 +80,6 @@ def encoder_spec(path: str) -> str:
 class WizardPages:
     """Builds the four pages; the dialog keeps the widgets as attributes."""
 
-    def update_data_summary(self) -> None:
-        """The split's summary (seen / unseen classes, images) while the data page is filled, not only on Next."""
-        if self.task.currentData() in ("selftrain", "photos"):
-            self.data_summary.setText("")
-            return
-        errors, names, summary = checks.check_data(self.data_kind.currentData(), self.data.text().strip(),
-                                                   self.unseen.text())
-        self.data_summary.setText("" if errors else summary)
-
     def _fill_splits(self) -> None:
         """The papers' splits of the chosen dataset kind (all of them for a folder in our layout)."""
         from core.data.splits import list_splits

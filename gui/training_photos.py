@@ -64,29 +64,29 @@ class PhotoTask:
         return str(path) if path is not None and path.is_file() else ""
 
     def fill_photo_classes(self) -> None:
-        """Default classes: the project's names the photo model supports, plus the stroke-taught ones."""
+        """Default classes: the project's names the photo model supports, plus the stroke-taught ones. The photo
+        model is read in a worker (:meth:`gui.training_preflight.Preflight._run_check`); names typed meanwhile are
+        kept."""
         from gui.teach import PHOTO_CLASSES
 
         names = list(self.project.names) if self.project is not None else list(PHOTO_CLASSES)
-        strokes = self.strokes_file()
-        try:
-            usable = checks.photo_classes(names, strokes)
-        except Exception as exc:  # a damaged photo model install: say so, the labeler can still type names
-            self.photo_note.setText(f"The photo model cannot be loaded: {exc}")
+        self._run_check("photos", "Reading which classes the photo model knows…",
+                        lambda found: self._photo_classes_found(names, *found), photo_defaults, names,
+                        self.strokes_file())
+
+    def _photo_classes_found(self, names: list[str], usable: list[str], taught: list[str], error: str) -> None:
+        if error:  # a damaged photo model install: say so, the labeler can still type names
+            self.photo_note.setText(f"The photo model cannot be loaded: {error}")
             return
-        self.photo_classes.setText(", ".join(usable))
+        if not self.photo_classes.text().strip():
+            self.photo_classes.setText(", ".join(usable))
         left = [n for n in names if n not in usable]
-        taught = checks.stroke_classes(strokes)
         notes = []
         if taught:
             notes.append(f"Stroke-taught classes are included ({', '.join(taught)}): their strokes label them.")
         if left:
             notes.append(f"Left out (no ImageNet concept is close, no strokes): {', '.join(left)}.")
         self.photo_note.setText(" ".join(notes))
-
-    def photo_errors(self) -> list[str]:
-        """What blocks leaving the data page of this task."""
-        return checks.check_photos(self.photo_folder.text().strip(), self.photo_classes.text(), self.strokes_file())
 
     def photo_args(self, device: list[str]) -> list[str]:
         """Arguments of ``zerolabel selftrain-photos`` for the current settings."""
@@ -107,3 +107,11 @@ class PhotoTask:
 
         onnx = RunFolder(run).onnx
         return str(onnx) if (onnx / MANIFEST).is_file() else run
+
+
+def photo_defaults(names: list[str], strokes: str) -> tuple[list[str], list[str], str]:
+    """``(usable classes, stroke-taught classes, error)`` for :meth:`PhotoTask.fill_photo_classes` (in a worker)."""
+    try:
+        return checks.photo_classes(names, strokes), checks.stroke_classes(strokes), ""
+    except Exception as exc:  # noqa: BLE001 (a damaged photo model install, whatever the error)
+        return [], [], str(exc)

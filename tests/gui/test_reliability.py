@@ -151,9 +151,11 @@ def test_a_dataset_from_the_project_that_cannot_be_written_is_a_message(qtbot, m
     blocker.write_text("not a folder")
     dialog.out.setText(str(blocker / "run"))  # the dataset goes beside the run folder: inside a file
     dialog.use_project()
+    qtbot.waitUntil(lambda: not dialog.checking, timeout=60_000)  # the dataset is written in a worker thread
     assert "Could not write the dataset" in dialog.problems.text() and "a-file" in dialog.problems.text()
     dialog.out.setText(str(tmp_path / "runs" / "run"))
     dialog.use_project()
+    qtbot.waitUntil(lambda: not dialog.checking, timeout=60_000)
     written = list((tmp_path / "runs").glob("data-*/SegmentationClass/*.png"))
     assert len(written) == 1 and dialog.problems.text() == ""
     dialog.done(0)

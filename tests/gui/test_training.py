@@ -6,6 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from wizard_helpers import settle, start
 
 from core.data.shapes import ShapesConfig, write_shapes
 from gui.training_pages import TASKS
@@ -31,17 +32,17 @@ def dialog(qtbot, tmp_path):
     d.done(0)
 
 
-def test_validation_speaks_before_anything_starts(dialog, shapes, tmp_path):
+def test_validation_speaks_before_anything_starts(qtbot, dialog, shapes, tmp_path):
     dialog.data.setText(str(tmp_path / "nothing"))
-    assert not dialog.start()
+    assert not start(qtbot, dialog)
     assert "nothing: no such folder" in dialog.problems.text() and dialog.process is None
     (tmp_path / "empty").mkdir()
     dialog.data.setText(str(tmp_path / "empty"))
-    assert not dialog.start()
+    assert not start(qtbot, dialog)
     assert "no labelmap.txt" in dialog.problems.text() and dialog.pages.currentIndex() == 1
     dialog.data.setText(str(shapes))
     dialog.unseen.setText("sea lion")
-    assert not dialog.start()
+    assert not start(qtbot, dialog)
     assert "'sea lion'" in dialog.problems.text() and "is not" in dialog.problems.text()
 
 
@@ -50,7 +51,7 @@ def test_run_progress_cancel_resume_and_use(qtbot, dialog, shapes):
 
     dialog.data.setText(str(shapes))
     dialog.steps.setValue(100_000)
-    assert dialog.start(extra=FAST)
+    assert start(qtbot, dialog, extra=FAST)
     qtbot.waitUntil(lambda: isinstance(dialog.last, StepDone) and dialog.last.step >= 3, timeout=60_000)
     assert dialog.bar.value() >= 3 and "loss" in dialog.status.text() and not dialog.settings_enabled()
     dialog.cancel_button.click()
@@ -59,6 +60,7 @@ def test_run_progress_cancel_resume_and_use(qtbot, dialog, shapes):
     stopped = dialog.last.step
     dialog.steps.setValue(stopped + 2)
     dialog.resume_button.click()
+    settle(qtbot, dialog)  # the pages are checked again in a worker, then the trainer resumes
     qtbot.waitUntil(lambda: isinstance(dialog.last, Finished), timeout=60_000)
     assert dialog.last.status == "done" and dialog.last.step == stopped + 2
     assert len(dialog.losses[0]) >= 5
@@ -76,7 +78,7 @@ def test_a_killed_trainer_shows_the_error_and_the_dialog_stays_usable(qtbot, dia
 
     dialog.data.setText(str(shapes))
     dialog.steps.setValue(100_000)
-    dialog.start(extra=FAST)
+    assert start(qtbot, dialog, extra=FAST)
     qtbot.waitUntil(lambda: isinstance(dialog.last, StepDone), timeout=60_000)
     dialog.process.kill()
     qtbot.waitUntil(lambda: isinstance(dialog.last, Finished), timeout=60_000)
@@ -105,24 +107,25 @@ def test_done_images_of_the_project_become_training_data_for_a_fine_tune(qtbot, 
         project.save_labels(image_id, labels, done=n < 2)  # the third stays a draft: not training data
     dialog = TrainingDialog("", str(tmp_path / "runs"), project=project)
     qtbot.addWidget(dialog)
-    dialog.use_project()
+    dialog.use_project()  # written in a worker thread
+    settle(qtbot, dialog)
     data = dialog.data.text()
     assert "2 done image(s)" in dialog.data_note.text()
     assert sorted((tmp_path / "runs").glob("data-*/SegmentationClass/*.png")) and data
     assert set((Path(data) / "ImageSets/Segmentation/train.txt").read_text().split()) == {"test_00000", "test_00001"}
     dialog.steps.setValue(3)
-    assert dialog.start(extra=FAST)
+    assert start(qtbot, dialog, extra=FAST)
     qtbot.waitUntil(lambda: isinstance(dialog.last, Finished), timeout=60_000)
     assert dialog.last.status == "done", dialog.log.toPlainText()
     first = dialog.out.text()
     # the "Fine-tune an existing run" task: the method comes from the run, only the layers above the backbone
     dialog.task.setCurrentIndex([key for _, key in TASKS].index("finetune"))
-    assert not dialog.start() and "Choose the run to start from" in dialog.problems.text()
+    assert not start(qtbot, dialog) and "Choose the run to start from" in dialog.problems.text()
     dialog.init.setText(first)
     dialog.freeze.setChecked(True)
-    assert not dialog.start() and "already holds a run" in dialog.problems.text()
+    assert not start(qtbot, dialog) and "already holds a run" in dialog.problems.text()
     dialog.out.setText(str(tmp_path / "runs" / "again"))
-    assert dialog.start(extra=FAST)
+    assert start(qtbot, dialog, extra=FAST)
     assert {"--init", "--freeze-backbone"} <= set(dialog.process.args)
     assert dialog.process.args[dialog.process.args.index("--method") + 1] == "rn"
     qtbot.waitUntil(lambda: isinstance(dialog.last, Finished), timeout=60_000)
@@ -138,20 +141,24 @@ def test_the_wizard_checks_each_page_and_pause_holds_the_trainer(qtbot, dialog, 
     dialog.next_button.click()
     assert dialog.pages.currentIndex() == 1
     dialog.next_button.click()  # no data yet: the page says so and stays
+    settle(qtbot, dialog)
     assert dialog.pages.currentIndex() == 1 and "Choose the labeled data" in dialog.problems.text()
     dialog.data.setText(str(shapes))
     # the seen / unseen summary appears while the page is filled, before Next
     qtbot.waitUntil(lambda: "unseen (" in dialog.data_summary.text(), timeout=5_000)
     assert "24 training images" in dialog.data_summary.text() and dialog.pages.currentIndex() == 1
     dialog.next_button.click()
+    settle(qtbot, dialog)
     assert dialog.pages.currentIndex() == 2 and dialog.problems.text() == ""
     assert "unseen (" in dialog.data_summary.text() and "24 training images" in dialog.data_summary.text()
     dialog.device.setCurrentIndex(dialog.device.findData("cuda"))
     dialog.start_button.click()
+    settle(qtbot, dialog)
     assert ("No NVIDIA GPU" in dialog.problems.text()) == (not has_nvidia_gpu())
     dialog.device.setCurrentIndex(dialog.device.findData("cpu"))
     dialog.steps.setValue(100_000)
     dialog.start_button.click()
+    settle(qtbot, dialog)
     assert dialog.pages.currentIndex() == 3 and "--device" in dialog.process.args
     qtbot.waitUntil(lambda: isinstance(dialog.last, StepDone) and dialog.last.step >= 2, timeout=60_000)
     dialog.pause_button.click()
@@ -184,12 +191,12 @@ def test_runs_survive_the_dialog_one_cancelled_one_killed_and_the_killed_one_res
     first.data.setText(str(shapes))
     first.steps.setValue(100_000)
     first.out.setText(str(runs / "cancelled"))
-    assert first.start(extra=[*FAST[:-1], "2"])  # a checkpoint every 2 steps
+    assert start(qtbot, first, extra=[*FAST[:-1], "2"])  # a checkpoint every 2 steps
     qtbot.waitUntil(lambda: isinstance(first.last, StepDone) and first.last.step >= 3, timeout=60_000)
     first.cancel_button.click()
     qtbot.waitUntil(lambda: isinstance(first.last, Finished), timeout=60_000)
     first.out.setText(str(runs / "killed"))
-    assert first.start(extra=[*FAST[:-1], "2"])
+    assert start(qtbot, first, extra=[*FAST[:-1], "2"])
     qtbot.waitUntil(lambda: (runs / "killed" / "last.pt").is_file() and first.last.step >= 5, timeout=60_000)
     first.process.kill()  # as if the app (or the machine) went down mid-run
     qtbot.waitUntil(lambda: isinstance(first.last, Finished), timeout=60_000)
@@ -235,12 +242,12 @@ def test_self_training_zs5net_from_the_wizard(qtbot, dialog, shapes, tmp_path):
     assert not dialog.self_box.isHidden() and dialog.labeled_box.isHidden()
     dialog.base_run.setText(str(shapes))
     dialog.unlabeled.setText(str(tmp_path / "missing"))
-    assert not dialog.start()
+    assert not start(qtbot, dialog)
     assert "no best.pt" in dialog.problems.text() and "choose a folder of unlabeled images" in dialog.problems.text()
     dialog.base_run.setText(str(base))
     dialog.unlabeled.setText(str(unlabeled))
     dialog.steps.setValue(3)
-    assert dialog.start()
+    assert start(qtbot, dialog)
     assert dialog.process.args[dialog.process.args.index("selftrain") + 1] == str(base)
     qtbot.waitUntil(lambda: isinstance(dialog.last, Finished), timeout=60_000)
     assert dialog.last.status == "done", dialog.log.toPlainText()
@@ -249,11 +256,12 @@ def test_self_training_zs5net_from_the_wizard(qtbot, dialog, shapes, tmp_path):
     assert dialog.bar.value() == 3 and len(dialog.losses[0]) == 3
 
 
-def test_a_paper_dataset_needs_a_split_and_trains_from_its_own_folder(dialog, tmp_path):
+def test_a_paper_dataset_needs_a_split_and_trains_from_its_own_folder(qtbot, dialog, tmp_path):
     import numpy as np
     from PIL import Image
 
     from core.io.image import write_label_png
+    from gui.training_checks import check_pages
 
     voc = tmp_path / "VOC2012"
     for n in range(3):
@@ -268,11 +276,17 @@ def test_a_paper_dataset_needs_a_split_and_trains_from_its_own_folder(dialog, tm
     dialog.data_kind.setCurrentIndex(dialog.data_kind.findData("voc"))
     dialog.data.setText(str(voc))
     dialog.go(1)
-    assert not dialog.next_page() and "type the unseen classes or pick a paper's split" in dialog.problems.text()
+    dialog.next_page()
+    settle(qtbot, dialog)
+    assert dialog.pages.currentIndex() == 1
+    assert "type the unseen classes or pick a paper's split" in dialog.problems.text()
     dialog.split.setCurrentIndex(dialog.split.findData("split:voc_15_5"))
     assert dialog.unseen.text() == "split:voc_15_5"
-    assert dialog.next_page(), dialog.problems.text()
-    assert dialog.page_errors(2) == []  # every VOC class name is known to GloVe (tvmonitor, pottedplant, ...)
+    dialog.next_page()
+    settle(qtbot, dialog)
+    assert dialog.pages.currentIndex() == 2, dialog.problems.text()
+    # every VOC class name is known to GloVe (tvmonitor, pottedplant, ...)
+    assert check_pages(dialog.fields(), (1, 2)).errors == []
     args = dialog.train_args()
     assert args[args.index("--data") + 1] == f"voc:{voc}" and args[args.index("--unseen") + 1] == "split:voc_15_5"
 
@@ -289,7 +303,7 @@ def test_closing_the_app_mid_run_leaves_a_run_to_resume(qtbot, make_window, phot
     assert window.trainer_dialog is dialog  # the open dialog comes back, no second one
     dialog.data.setText(str(shapes))
     dialog.steps.setValue(100_000)
-    assert dialog.start(extra=[*FAST[:-1], "2"])
+    assert start(qtbot, dialog, extra=[*FAST[:-1], "2"])
     qtbot.waitUntil(lambda: isinstance(dialog.last, StepDone) and dialog.last.step >= 3, timeout=60_000)
     window.close()
     (run,) = list_runs(photos / "runs")

@@ -8,6 +8,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+from wizard_helpers import settle, start
 
 from core.io.image import read_image, write_image
 from core.photo import sample_photos_folder
@@ -68,12 +69,13 @@ def dialog(qtbot, tmp_path, strokes):
     qtbot.addWidget(d)
     d.show()
     d.task.setCurrentIndex([key for _, key in TASKS].index("photos"))
+    settle(qtbot, d)  # the photo model's classes are read in a worker
     d.next_button.click()
     yield d
     d.done(0)
 
 
-def test_defaults_and_checks_in_a_labelers_words(dialog, tmp_path):
+def test_defaults_and_checks_in_a_labelers_words(qtbot, dialog, tmp_path):
     assert dialog.pages.currentIndex() == 1
     assert dialog.photos_box.isVisible() and not dialog.labeled_box.isVisible() and not dialog.self_box.isVisible()
     assert dialog.task_help.text().startswith("Improve on a folder of my photos")
@@ -85,16 +87,18 @@ def test_defaults_and_checks_in_a_labelers_words(dialog, tmp_path):
                           (str(tmp_path / "nowhere"), "nowhere: no such folder")):
         dialog.photo_folder.setText(folder)
         dialog.next_button.click()
+        settle(qtbot, dialog)
         assert words in dialog.problems.text() and dialog.pages.currentIndex() == 1
     (tmp_path / "empty").mkdir()
     dialog.photo_folder.setText(str(tmp_path / "empty"))
     dialog.photo_classes.setText(" , ")
     dialog.next_button.click()
+    settle(qtbot, dialog)
     problems = dialog.problems.text()
     assert "empty: no photos" in problems and "Type at least one class name" in problems
     dialog.photo_folder.setText(str(tmp_path / "project"))
     dialog.photo_classes.setText("cat, sky")
-    assert not dialog.start()
+    assert not start(qtbot, dialog)
     assert "'sky'" in dialog.problems.text() and "strokes" in dialog.problems.text()
     assert dialog.process is None and dialog.pages.currentIndex() == 1
 
@@ -105,13 +109,14 @@ def test_a_real_tiny_self_training_becomes_the_apps_model(qtbot, dialog, my_phot
     dialog.photo_folder.setText(str(my_photos))
     dialog.photo_top_p.setValue(40)
     dialog.next_button.click()
+    settle(qtbot, dialog)
     assert dialog.pages.currentIndex() == 2 and not dialog.problems.text()
     dialog.steps.setValue(2)
     dialog.device.setCurrentIndex(dialog.device.findData("cpu"))
     args = dialog.train_args()
     assert args[:3] == [str(my_photos), "--classes", "cat,cup,table"] and "--export-onnx" in args
     assert args[args.index("--strokes") + 1].endswith("strokes.npz") and args[args.index("--top-p") + 1] == "40.0"
-    assert dialog.start(extra=TINY)
+    assert start(qtbot, dialog, extra=TINY)
     assert dialog.command == "selftrain-photos" in dialog.process.args and dialog.pages.currentIndex() == 3
     qtbot.waitUntil(lambda: isinstance(dialog.last, Finished), timeout=60_000)
     assert dialog.last.status == "done", dialog.log.toPlainText()
