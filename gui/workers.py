@@ -41,28 +41,44 @@ def image_key(path: Path) -> str:
 
 
 class DecodedCache:
-    """A small thread-safe LRU of decoded images keyed by :func:`image_key`."""
+    """A small thread-safe LRU of decoded images keyed by :func:`image_key`.
+
+    Two threads asking for the same image at once (the disk worker opening it while the prefetcher reads it ahead)
+    decode it once: the second waits for the first, instead of a second 24-MP decode competing for the cores."""
 
     def __init__(self, size: int = DECODED_IMAGES) -> None:
         self.size = size
         self._items: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._loading: dict[str, threading.Event] = {}
         self._lock = threading.Lock()
 
     def read(self, path: Path) -> np.ndarray:
         from core.io.image import read_image
 
         key = image_key(path)
-        with self._lock:
-            if key and key in self._items:
-                self._items.move_to_end(key)
-                return self._items[key]
-        rgb = read_image(path)
-        if key:
+        if not key:
+            return read_image(path)
+        while True:
+            with self._lock:
+                if key in self._items:
+                    self._items.move_to_end(key)
+                    return self._items[key]
+                loading = self._loading.get(key)
+                if loading is None:
+                    loading = self._loading[key] = threading.Event()
+                    break
+            loading.wait()  # another thread decodes it; take its result (or decode it here if that failed)
+        try:
+            rgb = read_image(path)
             with self._lock:
                 self._items[key] = rgb
                 while len(self._items) > self.size:
                     self._items.popitem(last=False)
-        return rgb
+            return rgb
+        finally:
+            with self._lock:
+                self._loading.pop(key, None)
+            loading.set()
 
 
 DECODED = DecodedCache()
