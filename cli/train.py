@@ -95,6 +95,8 @@ def _value(text: str):
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
     """Preset values, then every flag the user gave."""
     values = preset(args.preset, args.method)
+    if args.backbone is not None and args.backbone != values.get("backbone") and args.pretrained is None:
+        values["pretrained"] = False  # the preset's ImageNet weights are its backbone's; another takes --pretrained
     for field in dataclasses.fields(TrainConfig):
         given = getattr(args, field.name, None)
         if given is not None and field.name not in ("unseen", "options"):
