@@ -21,7 +21,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     q.add_argument("--images", type=number(int, 1), default=DEFAULT_LIMIT,
                    help=f"calibrate on at most this many images (default {DEFAULT_LIMIT})")
     q.add_argument("--method", choices=("minmax", "percentile", "entropy"), default="minmax",
-                   help="activation range calibration (default minmax)")
+                   help="activation range calibration (default minmax; percentile and entropy keep every "
+                   "activation of every image in memory: use few --images)")
     q.add_argument("--per-tensor", action="store_true", help="one weight scale per tensor instead of per channel")
     q.add_argument("--fp32", action="store_true", help="point the model back at its float encoder")
     q.set_defaults(func=run_quantize)

@@ -109,8 +109,8 @@ def quantize_encoder(source: Path, target: Path, images: Sequence[Path], record:
         quantize_static(str(prepared), str(partial), _reader(images, record), quant_format=QuantFormat.QDQ,
                         op_types_to_quantize=list(OP_TYPES), per_channel=per_channel,
                         activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
-                        calibrate_method=methods[method],
-                        extra_options={"CalibMaxIntermediateOutputs": 4})
+                        calibrate_method=methods[method])  # no CalibMaxIntermediateOutputs: ORT 1.31 then
+        # clears each full chunk of collected ranges without merging it (only the last partial chunk would count)
         shutil.move(str(partial), str(target))
 
 
