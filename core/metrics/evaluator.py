@@ -184,6 +184,7 @@ class Evaluator:
         out: dict = {"setting": self.setting}
         out.update({name: parts[name].as_dict() for name in ("seen", "unseen", "overall")})
         out["hIoU"] = harmonic_mean(parts["seen"].mIoU, parts["unseen"].mIoU)
+        out["foreground_IoU"] = foreground_iou(matrix)
         out["per_class"] = {
             self.class_names[i]: float(ious[i]) for i in range(self.num_classes) if not np.isnan(ious[i])
         }
@@ -199,6 +200,20 @@ class Evaluator:
             sizes = zip(self.class_names, self.sizes.mean_object_size(), strict=True)
             out["object_size"] = {name: float(size) for name, size in sizes if not np.isnan(size)}
         return out
+
+
+def foreground_iou(matrix: np.ndarray) -> float | None:
+    """IoU of "any class" against background (row/column 0), class identity ignored: what a class-agnostic
+    model (the U-Net baseline) can be measured on. ``None`` without foreground in target or prediction.
+
+    Example:
+        >>> foreground_iou(np.array([[5, 1, 0], [1, 0, 2], [0, 1, 3]]))  # 6 fg hits, 1 fg false, 1 fg missed
+        0.75
+    """
+    matrix = np.asarray(matrix, dtype=np.int64)
+    hits, false, missed = matrix[1:, 1:].sum(), matrix[0, 1:].sum(), matrix[1:, 0].sum()
+    union = hits + false + missed
+    return float(hits / union) if union else None
 
 
 def evaluate(
