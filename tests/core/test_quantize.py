@@ -36,7 +36,7 @@ NAMES = ["red circle", "blue square", "green star"]
 def exported(tmp_path_factory: pytest.TempPathFactory) -> Path:
     work = tmp_path_factory.mktemp("quant")
     torch.manual_seed(0)
-    model = build_model(ModelConfig("rn", "tiny", 50, image_size=64)).eval()
+    model = build_model(ModelConfig("spnet", "tiny", 50, image_size=64)).eval()
     save_checkpoint(work / "ckpt.pt", model, embedding_source="glove50", split={"seen": NAMES[:2],
                                                                                "unseen": NAMES[2:]})
     export_onnx(work / "ckpt.pt", work / "onnx")
