@@ -44,7 +44,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="train only the layers above the image backbone (a quick refit, e.g. with --init)")
     run_flags(t)
     t.add_argument("--view", choices=("drop", "ignore"), help="zero-shot view: drop (ZS3Net) or ignore (SPNet)")
-    for name in ("steps", "batch-size", "lr", "image-size", "seed", "eval-every", "checkpoint-every",
+    for name in ("steps", "batch-size", "lr", "backbone-lr", "image-size", "seed", "eval-every", "checkpoint-every",
                  "episode-classes", "gmmn-steps"):
         t.add_argument(f"--{name}", type=_limited(name), help="override the preset")
     t.add_argument("--option", action="append", default=[], metavar="KEY=VALUE",

@@ -181,7 +181,13 @@ class Trainer:
         if cfg.freeze_backbone:  # refit what sits on the backbone only (corrections of a few images)
             for backbone in self._backbones():
                 backbone.requires_grad_(False)
-        params = [p for p in self.model.parameters() if p.requires_grad]
+        in_backbone = {id(p) for backbone in self._backbones() for p in backbone.parameters()}
+        params = [
+            {"params": [p for p in self.model.parameters() if p.requires_grad and id(p) not in in_backbone]},
+            {"params": [p for p in self.model.parameters() if p.requires_grad and id(p) in in_backbone],
+             "lr": cfg.lr * cfg.backbone_lr},
+        ]
+        params = [group for group in params if group["params"]]
         if cfg.optimizer == "adam":
             return torch.optim.Adam(params, lr=cfg.lr, weight_decay=cfg.weight_decay)
         if cfg.optimizer == "sgd":
