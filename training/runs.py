@@ -68,8 +68,9 @@ class RunFolder:
     @property
     def checkpoint(self) -> Path | None:
         """The checkpoint the run means: ``best.pt`` (chosen on seen validation classes) when the run wrote one,
-        else ``last.pt`` (a run stopped before its first evaluation); ``None`` when it holds neither."""
-        return next((p for p in (self.best, self.last) if p.is_file()), None)
+        else ``last.pt`` (a run stopped before its first evaluation); ``None`` when it holds neither. A name that
+        exists but is no regular file (a folder, a FIFO) is still chosen: loading it then says what is wrong."""
+        return next((p for p in (self.best, self.last) if p.exists()), None)
 
     def require_checkpoint(self) -> Path:
         """:attr:`checkpoint`, or a :class:`ZerolabelError` saying the folder is no run folder."""

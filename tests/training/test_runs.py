@@ -50,12 +50,12 @@ def test_runs_from_before_status_files_and_broken_status_files(tmp_path):
     assert read_run(tmp_path / "dataset") is None
 
 
-def _checkpoint(path, step):
+def _checkpoint(path, step, method="rn"):
     import torch
 
     from core.models import ModelConfig, build_model, save_checkpoint
 
-    model = build_model(ModelConfig("rn", "tiny", 8, image_size=32))
+    model = build_model(ModelConfig(method, "tiny", 8, image_size=32))
     save_checkpoint(path, model, embedding_source="glove50", split={"seen": ["a"], "unseen": ["b"]}, step=step,
                     optimizer_state=torch.optim.Adam(model.parameters()).state_dict(), rng_state=torch.get_rng_state())
 
@@ -147,7 +147,7 @@ def test_the_onnx_export_is_made_again_when_the_checkpoint_is_newer(tmp_path):
 
     run = RunFolder(tmp_path / "run")
     run.path.mkdir()
-    _checkpoint(run.best, 3)
+    _checkpoint(run.best, 3, "spnet")
     assert not run.onnx_fresh() and not run.exported
     folder = run.model_folder()
     manifest = folder / "manifest.json"
