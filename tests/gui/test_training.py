@@ -232,7 +232,8 @@ def test_self_training_zs5net_from_the_wizard(qtbot, dialog, shapes, tmp_path):
     from training.messages import Finished
 
     base = tmp_path / "zs3"
-    assert main(["train", "--method", "zs3net", "--data", str(shapes), "--out", str(base), "--steps", "4",
+    assert main(["train", "--method", "zs3net", "--backbone", "tiny",
+                 "--data", str(shapes), "--out", str(base), "--steps", "4",
                  "--gmmn-steps", "5", *FAST]) == 0
     unlabeled = tmp_path / "unlabeled images"
     unlabeled.mkdir()

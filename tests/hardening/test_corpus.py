@@ -325,22 +325,26 @@ _TRAIN = ["--batch-size", "2", "--image-size", "32", "--steps", "2", "--eval-eve
 @case("train-resume-truncated-last", "zerolabel train --resume", "exit 2 naming last.pt")
 def _(ctx: Ctx) -> None:
     path = _truncate(ctx.checkpoint(name="last.pt"))
-    exit2(ctx.cli(["train", "--method", "rn", "--data", ctx.shapes, "--out", path.parent, "--resume", *_TRAIN]),
+    exit2(ctx.cli(["train", "--method", "rn", "--backbone", "tiny",
+                   "--data", ctx.shapes, "--out", path.parent, "--resume", *_TRAIN]),
           str(path))
 
 
 @case("train-resume-other-flags", "zerolabel train --resume", "exit 2: --method differs from the run's config")
 def _(ctx: Ctx) -> None:
     run = ctx.tmp / "rn run"
-    assert ctx.cli(["train", "--method", "rn", "--data", ctx.shapes, "--out", run, *_TRAIN]).code == 0
-    exit2(ctx.cli(["train", "--method", "spnet", "--data", ctx.shapes, "--out", run, "--resume", *_TRAIN]),
+    assert ctx.cli(["train", "--method", "rn", "--backbone", "tiny",
+                    "--data", ctx.shapes, "--out", run, *_TRAIN]).code == 0
+    exit2(ctx.cli(["train", "--method", "spnet", "--backbone", "tiny",
+                   "--data", ctx.shapes, "--out", run, "--resume", *_TRAIN]),
           "--method rn")
 
 
 @case("train-resume-other-method", "zerolabel train --resume", "exit 2 naming last.pt and its method")
 def _(ctx: Ctx) -> None:
     path = ctx.checkpoint(name="last.pt", method="unet", embed_dim=0)
-    exit2(ctx.cli(["train", "--method", "rn", "--data", ctx.shapes, "--out", path.parent, "--resume", *_TRAIN]),
+    exit2(ctx.cli(["train", "--method", "rn", "--backbone", "tiny",
+                   "--data", ctx.shapes, "--out", path.parent, "--resume", *_TRAIN]),
           "last.pt")
 
 

@@ -54,7 +54,7 @@ def _numbers(command: Callable[[Ctx], list], flag: str, value: str) -> Callable[
 
 
 def _train(ctx: Ctx) -> list:
-    return ["train", "--method", "rn", "--data", ctx.shapes, "--out", ctx.out]
+    return ["train", "--method", "rn", "--backbone", "tiny", "--data", ctx.shapes, "--out", ctx.out]
 
 
 def _shapes(ctx: Ctx) -> list:
@@ -92,14 +92,16 @@ for _command, _name, _flag, _value in NUMBERS:
 @case("write-train-read-only-out", "zerolabel train", "exit 2 naming OUT, before the data is loaded")
 def _(ctx: Ctx) -> None:
     with read_only(ctx.tmp / "locked") as locked:
-        exit2(ctx.cli(["train", "--method", "rn", "--data", ctx.shapes, "--out", locked, *_TRAIN]), str(locked))
+        exit2(ctx.cli(["train", "--method", "rn", "--backbone", "tiny",
+                       "--data", ctx.shapes, "--out", locked, *_TRAIN]), str(locked))
         assert not list(locked.iterdir())
 
 
 @case("write-train-out-is-a-file", "zerolabel train", "exit 2 naming OUT")
 def _(ctx: Ctx) -> None:
     (ctx.tmp / "a file").write_text("x")
-    exit2(ctx.cli(["train", "--method", "rn", "--data", ctx.shapes, "--out", ctx.tmp / "a file", *_TRAIN]),
+    exit2(ctx.cli(["train", "--method", "rn", "--backbone", "tiny",
+                   "--data", ctx.shapes, "--out", ctx.tmp / "a file", *_TRAIN]),
           "a file")
 
 
@@ -189,7 +191,8 @@ def _bad_config(change: Callable[[dict], object], needle: str) -> Callable[[Ctx]
         path = ctx.checkpoint(name="last.pt")
         config = {"method": "rn", "data": str(ctx.shapes), "out": str(path.parent), "steps": 4}
         (path.parent / "config.json").write_text(json.dumps(change(config)))
-        result = ctx.cli(["train", "--method", "rn", "--data", ctx.shapes, "--out", path.parent, "--resume", *_TRAIN])
+        result = ctx.cli(["train", "--method", "rn", "--backbone", "tiny",
+                          "--data", ctx.shapes, "--out", path.parent, "--resume", *_TRAIN])
         exit2(result, "config.json")
         assert needle in result.error_lines[0]
 
@@ -205,7 +208,8 @@ for _id, (_change, _needle) in BAD_CONFIGS.items():
 def _(ctx: Ctx) -> None:
     path = ctx.checkpoint(name="last.pt")
     (path.parent / "config.json").write_text("{half")
-    exit2(ctx.cli(["train", "--method", "rn", "--data", ctx.shapes, "--out", path.parent, "--resume", *_TRAIN]),
+    exit2(ctx.cli(["train", "--method", "rn", "--backbone", "tiny",
+                   "--data", ctx.shapes, "--out", path.parent, "--resume", *_TRAIN]),
           "config.json")
 
 
@@ -213,7 +217,8 @@ def _(ctx: Ctx) -> None:
 def _(ctx: Ctx) -> None:
     path = ctx.checkpoint(name="last.pt")
     fifo(path.parent / "config.json")
-    exit2(ctx.cli(["train", "--method", "rn", "--data", ctx.shapes, "--out", path.parent, "--resume", *_TRAIN]),
+    exit2(ctx.cli(["train", "--method", "rn", "--backbone", "tiny",
+                   "--data", ctx.shapes, "--out", path.parent, "--resume", *_TRAIN]),
           "not a regular file")
 
 
@@ -226,7 +231,8 @@ def _(ctx: Ctx) -> None:
         f"{w} {' '.join(f'{v:.4f}' for v in row)}\n" for w, row in zip(words, rows, strict=True)))
     try:
         os.chdir(ctx.tmp)
-        result = ctx.cli(["train", "--method", "rn", "--data", os.path.relpath(ctx.shapes), "--embedding",
+        result = ctx.cli(["train", "--method", "rn", "--backbone", "tiny",
+                          "--data", os.path.relpath(ctx.shapes), "--embedding",
                           "word2vec:vectors.txt", "--out", ctx.tmp / "run", *_TRAIN])
         assert result.code == 0, result.err
         (ctx.tmp / "elsewhere").mkdir()
@@ -234,7 +240,8 @@ def _(ctx: Ctx) -> None:
         saved = json.loads((ctx.tmp / "run" / "config.json").read_text())
         assert Path(saved["data"]).is_absolute() and Path(saved["out"]).is_absolute()
         assert Path(saved["embedding"].partition(":")[2]).is_absolute()
-        result = ctx.cli(["train", "--method", "rn", "--data", ctx.shapes, "--out", ctx.tmp / "run", "--resume",
+        result = ctx.cli(["train", "--method", "rn", "--backbone", "tiny",
+                          "--data", ctx.shapes, "--out", ctx.tmp / "run", "--resume",
                           *_TRAIN[:4], "--steps", "3"])
         assert result.code == 0, result.err
         command = json.loads((ctx.tmp / "run" / "status.json").read_text())["command"]
@@ -252,7 +259,7 @@ def _(ctx: Ctx) -> None:
             writer.add(f"t{i}", np.zeros((40, 40, 3), np.uint8), np.ones((40, 40), np.uint8), split="train")
             writer.add(f"v{i}", np.zeros((40, 40, 3), np.uint8), np.ones((40, 40), np.uint8), split="val")
     palette_png(root / "SegmentationClass" / "t2.png", np.ones((20, 30), np.uint8))
-    result = ctx.cli(["train", "--method", "rn", "--data", root, "--out", ctx.out, *_TRAIN])
+    result = ctx.cli(["train", "--method", "rn", "--backbone", "tiny", "--data", root, "--out", ctx.out, *_TRAIN])
     exit2(result, str(root / "SegmentationClass" / "t2.png"))
     assert "30x20" in result.error_lines[0] and "40x40" in result.error_lines[0]
 

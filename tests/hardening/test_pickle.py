@@ -49,7 +49,8 @@ def test_a_malicious_checkpoint_is_refused_and_runs_nothing(entry: str, tmp_path
     run = tmp_path / "run"
     best = _evil_checkpoint(run / "best.pt", marker)
     shutil.copy(best, run / "last.pt")
-    train = ["train", "--method", "rn", "--data", tiny_shapes, "--steps", "1", "--batch-size", "2", "--image-size",
+    train = ["train", "--method", "rn", "--backbone", "tiny",
+             "--data", tiny_shapes, "--steps", "1", "--batch-size", "2", "--image-size",
              "32"]
     if entry == "load_checkpoint":
         with pytest.raises(CheckpointError, match="not a readable checkpoint"):

@@ -15,7 +15,8 @@ from training.trainer import LAST, Trainer
 
 
 def test_two_gloo_processes_match_one_process(shapes: Path, tmp_path: Path) -> None:
-    args = ["--method", "spnet", "--data", str(shapes), "--steps", "3", "--batch-size", "4", "--image-size", "64",
+    args = ["--method", "spnet", "--backbone", "tiny", "--data", str(shapes), "--steps", "3", "--batch-size", "4",
+            "--image-size", "64",
             "--eval-every", "100", "--checkpoint-every", "3", "--lr", "0.01", "--optimizer", "sgd"]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     ddp = subprocess.run(
@@ -24,7 +25,8 @@ def test_two_gloo_processes_match_one_process(shapes: Path, tmp_path: Path) -> N
         env=env, capture_output=True, text=True, timeout=300,
     )
     assert ddp.returncode == 0, ddp.stderr[-3000:]
-    same = {**preset("fast", "spnet"), "steps": 3, "batch_size": 4, "image_size": 64, "eval_every": 100,
+    same = {**preset("fast", "spnet"), "backbone": "tiny", "pretrained": False, "steps": 3, "batch_size": 4,
+            "image_size": 64, "eval_every": 100,
             "checkpoint_every": 3, "lr": 0.01, "optimizer": "sgd"}  # SGD: the update is linear in the gradient
     single = Trainer(TrainConfig(method="spnet", data=str(shapes), out=str(tmp_path / "one"), **same))
     single.fit()

@@ -85,7 +85,8 @@ def test_config_values_are_checked_where_the_config_is_made(shapes: Path, tmp_pa
 
 def test_cli_train_then_eval_writes_contract_json(shapes: Path, tmp_path: Path, capsys) -> None:
     run = tmp_path / "run"
-    assert main(["train", "--method", "rn", "--data", str(shapes), "--out", str(run), "--steps", "4",
+    assert main(["train", "--method", "rn", "--backbone", "tiny",
+                 "--data", str(shapes), "--out", str(run), "--steps", "4",
                  "--batch-size", "4", "--image-size", "64", "--eval-every", "2"]) == 0
     assert (run / "best.pt").exists() and (run / "config.json").exists()
     out = tmp_path / "m.json"
@@ -96,7 +97,8 @@ def test_cli_train_then_eval_writes_contract_json(shapes: Path, tmp_path: Path, 
 
 
 def test_cli_reports_bad_method_option(shapes: Path, tmp_path: Path, capsys) -> None:
-    code = main(["train", "--method", "rn", "--data", str(shapes), "--out", str(tmp_path / "r"), "--option", "x"])
+    code = main(["train", "--method", "rn", "--backbone", "tiny",
+                 "--data", str(shapes), "--out", str(tmp_path / "r"), "--option", "x"])
     assert code == 2 and "KEY=VALUE" in capsys.readouterr().err
 
 
@@ -148,7 +150,8 @@ def test_train_and_eval_on_pascal_voc_files_with_a_paper_split(tmp_path: Path) -
     (sets / "train.txt").write_text("\n".join(ids[:4]) + "\n")
     (sets / "val.txt").write_text("\n".join(ids[4:]) + "\n")
     run = tmp_path / "run"
-    args = ["train", "--method", "rn", "--data", f"voc:{tmp_path}", "--unseen", "split:voc_15_5", "--view",
+    args = ["train", "--method", "rn", "--backbone", "tiny",
+            "--data", f"voc:{tmp_path}", "--unseen", "split:voc_15_5", "--view",
             "ignore", "--steps", "2", "--batch-size", "2", "--image-size", "32", "--eval-every", "2", "--out",
             str(run)]
     assert main(args) == 0
@@ -163,22 +166,26 @@ def test_train_and_eval_on_pascal_voc_files_with_a_paper_split(tmp_path: Path) -
 
 
 def test_papers_dataset_without_unseen_is_refused(tmp_path: Path, capsys) -> None:
-    code = main(["train", "--method", "rn", "--data", f"voc:{tmp_path}", "--out", str(tmp_path / "r")])
+    code = main(["train", "--method", "rn", "--backbone", "tiny",
+                 "--data", f"voc:{tmp_path}", "--out", str(tmp_path / "r")])
     assert code == 2 and "split:voc_15_5" in capsys.readouterr().err
 
 
 def test_init_fine_tunes_from_another_run(shapes: Path, tmp_path: Path, capsys) -> None:
     base = ["--data", str(shapes), "--batch-size", "2", "--image-size", "32", "--eval-every", "2"]
-    assert main(["train", "--method", "rn", *base, "--out", str(tmp_path / "a"), "--steps", "4"]) == 0
+    assert main(["train", "--method", "rn", "--backbone", "tiny",
+                 *base, "--out", str(tmp_path / "a"), "--steps", "4"]) == 0
     # lr 0: the fine-tuned run must hold exactly the donor's weights, all classes seen (--unseen "")
-    assert main(["train", "--method", "rn", *base, "--out", str(tmp_path / "b"), "--steps", "2", "--lr", "0",
+    assert main(["train", "--method", "rn", "--backbone", "tiny",
+                 *base, "--out", str(tmp_path / "b"), "--steps", "2", "--lr", "0",
                  "--unseen", "", "--init", str(tmp_path / "a")]) == 0
     a, _ = load_checkpoint(tmp_path / "a" / "best.pt")
     b, ckpt = load_checkpoint(tmp_path / "b" / "best.pt")
     assert ckpt.split["unseen"] == []
     for (name, x), (_, y) in zip(a.state_dict().items(), b.state_dict().items(), strict=True):
         assert torch.equal(x, y), name
-    code = main(["train", "--method", "spnet", *base, "--out", str(tmp_path / "c"), "--steps", "1",
+    code = main(["train", "--method", "spnet", "--backbone", "tiny",
+                 *base, "--out", str(tmp_path / "c"), "--steps", "1",
                  "--init", str(tmp_path / "a")])
     assert code != 0 and "cannot start a spnet run" in capsys.readouterr().err
 
@@ -187,9 +194,11 @@ def test_freeze_backbone_refits_only_what_sits_on_the_backbone(shapes, tmp_path)
     from cli.main import main
 
     tiny = ["--batch-size", "2", "--image-size", "32", "--eval-every", "1000", "--checkpoint-every", "1000"]
-    assert main(["train", "--method", "rn", "--data", str(shapes), "--out", str(tmp_path / "a"), "--steps", "2",
+    assert main(["train", "--method", "rn", "--backbone", "tiny",
+                 "--data", str(shapes), "--out", str(tmp_path / "a"), "--steps", "2",
                  *tiny]) == 0
-    assert main(["train", "--method", "rn", "--data", str(shapes), "--out", str(tmp_path / "b"), "--steps", "3",
+    assert main(["train", "--method", "rn", "--backbone", "tiny",
+                 "--data", str(shapes), "--out", str(tmp_path / "b"), "--steps", "3",
                  "--init", str(tmp_path / "a"), "--freeze-backbone", *tiny]) == 0
     before = torch.load(tmp_path / "a" / "last.pt", weights_only=True)["state_dict"]
     after = torch.load(tmp_path / "b" / "last.pt", weights_only=True)["state_dict"]
