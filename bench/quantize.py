@@ -35,7 +35,7 @@ import cv2
 import numpy as np
 
 from bench.inference import interleaved
-from bench.real_photos import EVAL, evaluate, runtime_predict
+from bench.real_photos import EVAL, evaluate, runtime_predict, scorable
 from core.data.layout import LayoutDataset
 from core.inference.preprocess import Preprocessing, preprocess
 from core.inference.quantize import quantize_model, use_fp32
@@ -108,6 +108,7 @@ def speed_rows(label: str, fp32: Path, int8: Path, image: np.ndarray, names: lis
     """Encoder latency at the working resolution and end-to-end predict at full size, float vs int8."""
     predictors = {"fp32": Predictor(fp32, device="cpu", threads=threads, cache_size=1),
                   "int8": Predictor(int8, device="cpu", threads=threads, cache_size=1)}
+    names = scorable(predictors["fp32"], names)  # as the app: names the model cannot score are not drawn
     x = predictors["fp32"].model.preprocess(image)
     enc = interleaved({k: (lambda p=p: p.model.encoder.run(None, {"image": x})) for k, p in predictors.items()},
                       repeats)
