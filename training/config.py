@@ -14,12 +14,11 @@ from pathlib import Path
 
 from core.errors import ZerolabelError
 from core.io.files import regular_file
+from training.methods import METHODS as _METHODS
+from training.methods import method as describe
 
-#: Methods trained with per-class sigmoid relation scores and episodes (RN paper).
-EPISODIC = ("rn", "unet")
-#: Methods trained with softmax cross-entropy over background + seen classes (ZS3Net paper's protocol).
-SUPERVISED = ("spnet", "devise", "zs3net", "zs3net-gc")
-METHODS = EPISODIC + SUPERVISED
+#: Every ``--method`` (training.methods describes how each trains).
+METHODS = tuple(_METHODS)
 
 #: The allowed range of every numeric setting: field -> (type, lowest, highest, must be above). The ``train``
 #: flags parse with these (``core.cli.number``) and :class:`TrainConfig` checks them again (config.json).
@@ -194,9 +193,7 @@ def preset(name: str, method: str) -> dict:
     (8 for DeepLab), 10 classes per episode; ZS3Net/SPNet/DeViSE: SGD 7e-3, poly 0.9, momentum 0.9, weight decay
     5e-4; GMMN Adam 2e-4).
     """
-    if method not in METHODS:
-        raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
-    episodic = method in EPISODIC
+    episodic = describe(method).episodic
     if name == "fast":
         # The ImageNet backbone is most of the ceiling: with the random-init tiny backbone the supervised oracles
         # stayed at 19 (RN) and 46 (SPNet) overall mIoU after 2,000 steps; SPNet on EfficientNet-Lite0 reaches 86

@@ -1,13 +1,13 @@
 """ZS5Net: self-training on a folder of unlabeled images (ZS3Net paper, Sec. 3.3), as a mode of the one Trainer.
 
-A run with ``TrainConfig.unlabeled`` set starts from the whole model of ``init`` (a trained ``zs3net``,
-``zs3net-gc`` or ``spnet`` run, unseen classes already scored) and trains on batches that are half seen-class
-training images (their ground truth, unseen classes never present) and half unlabeled images with pseudo-labels.
-At the start of each of ``rounds`` the current model predicts every unlabeled image with all classes; for each
-*unseen* class the top ``top_p`` % most confident pixels predicted as that class are kept (one threshold per
-class over the whole folder, paper: p = 25 on VOC), everything else is ignored. Unseen ground truth is never
-read. Each round's pseudo-labels are saved in the run folder, so ``--resume`` continues with the same ones; the
-trainer evaluates and chooses ``best.pt`` on the seen validation split with every class competing (an unseen
+A run with ``TrainConfig.unlabeled`` set starts from the whole model of ``init`` (a trained run of a method that
+self-trains, ``training.methods``: ZS3Net, SPNet, DeViSE; unseen classes already scored) and trains on batches that
+are half seen-class training images (their ground truth, unseen classes never present) and half unlabeled images
+with pseudo-labels. At the start of each of ``rounds`` the current model predicts every unlabeled image with all
+classes; for each *unseen* class the top ``top_p`` % most confident pixels predicted as that class are kept (one
+threshold per class over the whole folder, paper: p = 25 on VOC), everything else is ignored. Unseen ground truth is
+never read. Each round's pseudo-labels are saved in the run folder, so ``--resume`` continues with the same ones;
+the trainer evaluates and chooses ``best.pt`` on the seen validation split with every class competing (an unseen
 class predicted on a seen image costs seen IoU), DDP and every dataset kind work as in any run.
 """
 
@@ -34,12 +34,13 @@ from core.models.base import predict_probabilities
 from training.config import TrainConfig
 from training.data import resize_pair, to_tensor
 from training.messages import Finished, Log
+from training.methods import METHODS
 
 if TYPE_CHECKING:
     from training.trainer import Trainer
 
 #: Methods that self-train: softmax models that score any class from its embedding or a fitted row.
-SELF_TRAINING = ("zs3net", "zs3net-gc", "spnet")
+SELF_TRAINING = tuple(m.name for m in METHODS.values() if m.selftrains)
 PSEUDO = "pseudo_labels.npz"
 
 

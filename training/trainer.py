@@ -28,11 +28,12 @@ from core.metrics import Evaluator
 from core.models import ModelConfig, build_model, load_checkpoint, save_checkpoint
 from core.models.base import Segmenter, predict_probabilities
 from training import distributed as dist
-from training.config import EPISODIC, ConfigError, TrainConfig
+from training.config import ConfigError, TrainConfig
 from training.data import IGNORE_INDEX, TrainData
 from training.episodes import episode_columns, episode_targets, sample_episode
 from training.losses import cosine_regression_loss, relation_loss, seen_lut, softmax_loss
 from training.messages import CheckpointSaved, EvalDone, Finished, Log, Message, Started, StepDone
+from training.methods import method as describe
 
 LAST, BEST = "last.pt", "best.pt"
 
@@ -123,7 +124,8 @@ class Trainer:
         self.embeddings = dict(zip(self.seen + self.unseen, vectors, strict=True))
         self.seen_matrix = torch.stack([self.embeddings[c] for c in self.seen])
         self.lut = seen_lut(len(self.class_names), self.seen)
-        embed_dim = 0 if cfg.method == "unet" else self.encoder.dim
+        self.method = describe(cfg.method)
+        embed_dim = self.encoder.dim if self.method.uses_words else 0
         try:
             self.model = build_model(
                 ModelConfig(cfg.method, cfg.backbone, embed_dim, cfg.pretrained, cfg.image_size, dict(cfg.options))
@@ -269,7 +271,7 @@ class Trainer:
         if cfg.freeze_backbone:  # a frozen backbone keeps its normalisation statistics too
             for backbone in self._backbones():
                 backbone.eval()
-        if cfg.method in EPISODIC:
+        if self.method.episodic:
             # The episode is drawn from the *global* batch, so every rank scores the same classes.
             global_labels = self.train_data.batch(self.step, cfg.batch_size, cfg.seed).labels
             rng = np.random.default_rng([cfg.seed, self.step, 1])
@@ -294,7 +296,7 @@ class Trainer:
             logits, background = self.step_module(images.to(self.device), matrix.to(self.device))
             targets = targets.to(self.device)
             count = dist.global_count((targets != IGNORE_INDEX).sum(), self.world)
-            if cfg.method == "devise":
+            if self.method.loss == "cosine":
                 loss = cosine_regression_loss(logits, background, targets, self.model.scale, normaliser=count)
             else:
                 loss = softmax_loss(logits, background, targets, normaliser=count)
@@ -389,6 +391,6 @@ class Trainer:
         """Method-specific stage after the network is trained (ZS3Net: generator + classifier refit)."""
         from training.zs3stage import fit_generator_stage
 
-        if self.selftraining is not None:  # a self-trained model keeps the unseen rows it trained
+        if self.selftraining is not None or not self.method.generator_stage:  # self-training keeps its rows
             return
         fit_generator_stage(self)

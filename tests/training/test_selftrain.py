@@ -63,7 +63,7 @@ def test_a_relation_network_run_cannot_selftrain(shapes: Path, tmp_path: Path) -
     run = tmp_path / "rn"
     Trainer(TrainConfig(method="rn", data=str(shapes), out=str(run), steps=1, eval_every=1, batch_size=2,
                         image_size=32)).fit()
-    with pytest.raises(ZerolabelError, match="self-training .* needs a zs3net"):
+    with pytest.raises(ZerolabelError, match="self-training .* needs a spnet, devise, zs3net"):
         selftrain(run, shapes / "JPEGImages", tmp_path / "out", steps=1)
 
 
