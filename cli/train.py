@@ -62,6 +62,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     st.add_argument("--rounds", type=number(int, 1, 100), default=1)
     st.add_argument("--steps", type=_limited("steps"), default=300, help="fine-tuning steps per round")
     st.add_argument("--out", required=True, help="new run folder")
+    st.add_argument("--resume", action="store_true", help="continue OUT/last.pt with the round's saved pseudo-labels")
     run_flags(st)
     st.set_defaults(func=run_selftrain)
 
@@ -172,7 +173,7 @@ def run_selftrain(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     with reporting(args, args.out, command) as messages:
         selftrain(args.run, args.unlabeled, args.out, top_p=args.top_p, rounds=args.rounds, steps=args.steps,
-                  messages=messages, stop=stop)
+                  messages=messages, stop=stop, resume=args.resume)
     return 0
 
 

@@ -213,9 +213,10 @@ class TrainingDialog(Preflight, PhotoTask, WizardPages, QDialog):
         self.out.setText(str(info.path))
         self.losses = ([s for s, _ in info.losses], [v for _, v in info.losses])  # the curve so far, from the run
         self.curve.setData(*self.losses)
-        steps = ["--steps", str(self.steps.value())] if self.steps.value() else []  # else the run's own
+        command = info.command[0] if info.command else "train"  # train or selftrain, as the run was started
+        steps = ["--steps", str(self.steps.value())] if self.steps.value() and command == "train" else []
         return self._launch([*info.command[1:], *steps, "--resume", "--device", self.device.currentData(),
-                             "--export-onnx"], "train", resume=True)
+                             "--export-onnx"], command, resume=True)
 
     # -- the run ----------------------------------------------------------------------------------------
     def _launch(self, args: list[str], command: str, resume: bool) -> bool:
