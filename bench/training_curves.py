@@ -12,6 +12,7 @@ thing model selection sees), then evaluates GZLSS on the test split. It writes
 
 Usage:
     python bench/training_curves.py [--work DIR] [--rows rn-tiny,rn-effnet-old,...] [--data DIR]
+    python bench/training_curves.py --from-logs NAME=RUN.jsonl,NAME=RUN.jsonl   # plot runs made elsewhere
 """
 
 from __future__ import annotations
@@ -103,7 +104,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", type=Path, help="a make-shapes dataset (default: WORK/shapes, made here)")
     parser.add_argument("--rows", default=",".join(ROWS))
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--from-logs", help="NAME=PATH,...: plot these --messages jsonl streams, train nothing")
+    parser.add_argument("--out", default="training_curves", help="file name stem under bench/results")
     args = parser.parse_args(argv)
+    if args.from_logs:
+        curves = {name: read_curves(Path(path)) for name, path in
+                  (item.split("=", 1) for item in args.from_logs.split(","))}
+        plot(curves, RESULTS / f"{args.out}.png")
+        lines = [f"<!-- written by: python bench/training_curves.py --from-logs ... --out {args.out} -->",
+                 "| run | seen val mIoU at each evaluation (step: %) |", "|---|---|"]
+        lines += [f"| {name} | " + ", ".join(f"{s}: {100 * v:.1f}" for s, v in evals) + " |"
+                  for name, (_, evals) in curves.items()]
+        (RESULTS / f"{args.out}.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+        print("\n".join(lines))
+        return 0
 
     data = args.data or args.work / "shapes"
     if not (data / "labelmap.txt").exists():
@@ -149,8 +163,8 @@ def write(results: dict, curves: dict, args: argparse.Namespace) -> None:
                      f"{r['seconds']:.0f} |")
         previous[ladder] = hiou
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / "training_curves.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    plot(curves, RESULTS / "training_curves.png")
+    (RESULTS / f"{args.out}.md").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    plot(curves, RESULTS / f"{args.out}.png")
     print("\n".join(lines))
 
 
