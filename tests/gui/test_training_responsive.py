@@ -11,10 +11,15 @@ from PySide6.QtCore import QTimer
 
 from core.data.shapes import ShapesConfig, write_shapes
 
-#: The largest pause of the UI thread's event loop allowed while a check runs. Measured: 56 ms during a 4.4 s check
-#: on a 2-core machine at load 4, 371 ms during a 22 s check at load 12 (the worker holding the GIL is descheduled);
-#: the UI thread held by the check itself stands still for the whole check (10.7 s). Generous, for loaded machines.
+#: The largest pause of the UI thread's event loop allowed while a check runs: MAX_GAP_S, or a tenth of the check on
+#: a machine so loaded that the check itself crawls. Measured on 2 shared cores: 56 ms during a 4.4 s check (load 4),
+#: 371 ms during 22 s (load 12), 1.1 s during 48 s (load 14: every thread waits for a core). A UI thread that runs
+#: the check itself stands still for all of it (10.7 s of a 10.6 s check before the checks moved to a worker).
 MAX_GAP_S = 0.5
+
+
+def _bound(took: float) -> float:
+    return max(MAX_GAP_S, took / 10)
 WORDS = ["red", "green", "blue", "circle", "square", "triangle"]
 
 
@@ -25,7 +30,7 @@ def shapes(tmp_path_factory):
     return root
 
 
-def _word2vec(path, words: list[str], rows: int = 25_000, dim: int = 50):
+def _word2vec(path, words: list[str], rows: int = 20_000, dim: int = 50):
     """A word2vec text file large enough that loading it takes seconds (``words`` plus filler words)."""
     vector = " ".join(f"0.{d % 9 + 1}" for d in range(dim))
     names = [*words, *(f"filler{i}" for i in range(rows - len(words)))]
@@ -81,13 +86,13 @@ def test_a_word2vec_file_loads_while_the_window_keeps_turning(qtbot, dialog, tmp
     gap, took = _check_on_start(qtbot, dialog, lambda: "does not know" in dialog.problems.text())
     print(f"largest event-loop gap {gap * 1000:.0f} ms during a {took:.1f} s check (an unknown word)")
     assert took > 2 * MAX_GAP_S, f"the check took {took:.2f} s: too short to tell a held UI thread"
-    assert gap < MAX_GAP_S, f"the event loop stood still for {gap * 1000:.0f} ms during a {took:.1f} s check"
+    assert gap < _bound(took), f"the event loop stood still for {gap * 1000:.0f} ms during a {took:.1f} s check"
     assert "'triangle'" in dialog.problems.text() and dialog.pages.currentIndex() == 2
     assert dialog.process is None and dialog.start_button.isEnabled()
 
     _word2vec(vectors, WORDS)  # every word known: the answer is "fine" and the trainer starts
     gap, took = _check_on_start(qtbot, dialog, lambda: dialog.process is not None)
-    assert gap < MAX_GAP_S, f"the event loop stood still for {gap * 1000:.0f} ms during a {took:.1f} s check"
+    assert gap < _bound(took), f"the event loop stood still for {gap * 1000:.0f} ms during a {took:.1f} s check"
     assert dialog.pages.currentIndex() == 3 and dialog.problems.text() == ""
     assert dialog.process.args[dialog.process.args.index("--embedding") + 1] == f"word2vec:{vectors}"
 
