@@ -98,7 +98,7 @@ class WordModule(nn.Module):
             raise ValueError(f"unknown word_module {kind!r}; choose fc or cnn")
         if act not in ("linear", "relu"):
             raise ValueError(f"unknown word_act {act!r}; choose linear or relu")
-        self.kind, self.channels, self.act = kind, list(channels), act
+        self.kind, self.channels, self.act, self.dim = kind, list(channels), act, dim
         hidden = hidden or max(64, dim)
         # ``linear``: unit-variance input and a LayerNorm, so the class term meets the (normalised) image term on
         # its scale; with unit-length 50-d vectors the word path started ~100x smaller and weight decay zeroed it.
@@ -117,14 +117,14 @@ class WordModule(nn.Module):
     def forward(self, emb: torch.Tensor, sizes: list[torch.Tensor]) -> list[torch.Tensor]:
         """``sizes``: one tensor per level whose last two dims give the map size (used by ``cnn`` only)."""
         if self.act == "linear":
-            emb = F.normalize(emb, dim=1) * emb.shape[1] ** 0.5
+            emb = F.normalize(emb, dim=1) * self.dim**0.5
         h = self.out(self.mlp(emb))
         if self.act == "relu" or self.kind == "cnn":
             h = F.relu(h)
         if self.kind == "fc":
             parts = torch.split(h, self.channels, dim=1)
             if self.act == "linear":  # each level's φ at unit variance: a class term as large as the image's
-                parts = [F.layer_norm(p, p.shape[1:]) for p in parts]
+                parts = [F.layer_norm(p, (c,)) for p, c in zip(parts, self.channels, strict=True)]
             return list(parts)
         grid = h.view(-1, GRID_CHANNELS, GRID, GRID)
         return [conv(F.interpolate(grid, size=like.shape[-2:], mode="bilinear", align_corners=False))
