@@ -182,3 +182,17 @@ def test_predict_into_a_project_another_live_process_holds_is_refused(onnx_model
         holder.wait()
     assert _predict(onnx_model[1], images, out) == 0  # a dead holder's lock is taken over
     assert not (out / ".zerolabel.lock").exists()
+
+
+
+
+def test_predict_takes_a_run_folder_that_holds_only_last_pt(tmp_path: Path) -> None:
+    """A run stopped before its first evaluation (last.pt only) is a model too: predict exports it into RUN/onnx
+    (training.runs.RunFolder decides; its freshness rule is tested in tests/training/test_runs.py)."""
+    from cli.predict import model_folder
+
+    run = tmp_path / "run"
+    model = build_model(ModelConfig("spnet", "tiny", 50, image_size=32)).eval()
+    save_checkpoint(run / "last.pt", model, embedding_source="glove50", split={"seen": NAMES[:2], "unseen": NAMES[2:]})
+    assert model_folder(str(run)) == run / "onnx"
+    assert json.loads((run / "onnx" / "manifest.json").read_text())["checkpoint"] == "last.pt"
