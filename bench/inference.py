@@ -190,7 +190,7 @@ def efficiency(folder: Path, model, size: int, repeats: int) -> tuple[list[str],
 
 
 def batch(folder: Path, work: Path, count: int, rounds: int) -> list[str]:
-    from core.cli import main as cli_main
+    from cli.main import main as cli_main
     from core.io.image import read_image
 
     images = work / "jpegs"

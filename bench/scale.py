@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import ray
 
-    from core.cli import main as cli_main
+    from cli.main import main as cli_main
     from core.inference.runtime import Predictor, demo_model_folder, sample_images_folder
     from core.io.image import read_image
 

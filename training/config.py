@@ -21,7 +21,7 @@ from training.methods import method as describe
 METHODS = tuple(_METHODS)
 
 #: The allowed range of every numeric setting: field -> (type, lowest, highest, must be above). The ``train``
-#: flags parse with these (``core.cli.number``) and :class:`TrainConfig` checks them again (config.json).
+#: flags parse with these (``cli.flags.number``) and :class:`TrainConfig` checks them again (config.json).
 LIMITS: dict[str, tuple[type, float | None, float | None, float | None]] = {
     "image_size": (int, 32, 4096, None),
     "steps": (int, 1, None, None),

@@ -35,6 +35,7 @@ from training.config import TrainConfig
 from training.data import resize_pair, to_tensor
 from training.messages import Finished, Log
 from training.methods import METHODS
+from training.runs import resolve_checkpoint
 
 if TYPE_CHECKING:
     from training.trainer import Trainer
@@ -167,7 +168,7 @@ def selftrain_config(run: str | Path, unlabeled: str | Path, out: str | Path, *,
                      rounds: int = 1, steps: int = 300, lr: float | None = None) -> TrainConfig:
     """The config of a self-training run of ``run``: its own settings, ``steps`` per round, a tenth of its
     learning rate unless ``lr`` is given."""
-    path = Path(run) / "best.pt" if Path(run).is_dir() else Path(run)
+    path = resolve_checkpoint(run)
     _, ckpt = load_checkpoint(path)
     try:
         cfg = TrainConfig.from_dict(json.loads(ckpt.extra["train_config"]))

@@ -34,8 +34,7 @@ from training.episodes import episode_columns, episode_targets, sample_episode
 from training.losses import cosine_regression_loss, relation_loss, seen_lut, softmax_loss
 from training.messages import CheckpointSaved, EvalDone, Finished, Log, Message, Started, StepDone
 from training.methods import method as describe
-
-LAST, BEST = "last.pt", "best.pt"
+from training.runs import BEST, LAST, RunFolder, resolve_checkpoint
 
 
 class TrainingError(ZerolabelError):
@@ -153,7 +152,7 @@ class Trainer:
 
     def _init_from(self, source: str) -> None:
         """Copy every tensor of ``source``'s model that has the same name and shape (fine-tuning)."""
-        path = Path(source) / "best.pt" if Path(source).is_dir() else Path(source)
+        path = resolve_checkpoint(source)
         donor, ckpt = load_checkpoint(path)
         if ckpt.config.method != self.config.method:
             raise ZerolabelError(f"--init {path}: a {ckpt.config.method} checkpoint cannot start a "
@@ -167,7 +166,7 @@ class Trainer:
 
     def _whole_model(self, source: str) -> Segmenter:
         """``source``'s model as it is (self-training continues it); it must be of this run's classes."""
-        path = Path(source) / "best.pt" if Path(source).is_dir() else Path(source)
+        path = resolve_checkpoint(source)
         model, ckpt = load_checkpoint(path)
         if ckpt.config.method != self.config.method or ckpt.split.get("unseen") != self.split()["unseen"]:
             raise ZerolabelError(f"{path}: a {ckpt.config.method} run with unseen classes {ckpt.split.get('unseen')} "
@@ -363,7 +362,7 @@ class Trainer:
                 self.emit(Finished("stopped", self.step, str(self.out / LAST)))
                 return self.out / LAST
             self.after_training()
-            best = self.out / BEST if (self.out / BEST).exists() else self.out / LAST
+            best = RunFolder(self.out).checkpoint or self.out / LAST
             self.emit(Finished("done", self.step, str(best)))
             return best
         except ZerolabelError as exc:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from wizard_helpers import settle, start
+from wizard_helpers import settle, start, tiny
 
 from core.data.shapes import ShapesConfig, write_shapes
 from gui.training_pages import TASKS
@@ -25,7 +25,7 @@ def shapes(tmp_path_factory):
 def dialog(qtbot, tmp_path):
     from gui.training import TrainingDialog
 
-    d = TrainingDialog("", str(tmp_path / "runs"))
+    d = tiny(TrainingDialog("", str(tmp_path / "runs")))
     qtbot.addWidget(d)
     d.show()
     yield d
@@ -105,7 +105,7 @@ def test_done_images_of_the_project_become_training_data_for_a_fine_tune(qtbot, 
         labels = np.zeros(read_image(project.images[image_id]).shape[:2], np.uint8)
         labels[10:40, 10:40] = n + 1
         project.save_labels(image_id, labels, done=n < 2)  # the third stays a draft: not training data
-    dialog = TrainingDialog("", str(tmp_path / "runs"), project=project)
+    dialog = tiny(TrainingDialog("", str(tmp_path / "runs"), project=project))
     qtbot.addWidget(dialog)
     dialog.use_project()  # written in a worker thread
     settle(qtbot, dialog)
@@ -186,7 +186,7 @@ def test_runs_survive_the_dialog_one_cancelled_one_killed_and_the_killed_one_res
     from training.messages import Finished, StepDone
 
     runs = tmp_path / "runs"
-    first = TrainingDialog("", str(runs))
+    first = tiny(TrainingDialog("", str(runs)))
     qtbot.addWidget(first)
     first.data.setText(str(shapes))
     first.steps.setValue(100_000)
@@ -302,7 +302,7 @@ def test_closing_the_app_mid_run_leaves_a_run_to_resume(qtbot, make_window, phot
     dialog = window.trainer_dialog
     window.training_dialog()
     assert window.trainer_dialog is dialog  # the open dialog comes back, no second one
-    dialog.data.setText(str(shapes))
+    tiny(dialog).data.setText(str(shapes))
     dialog.steps.setValue(100_000)
     assert start(qtbot, dialog, extra=[*FAST[:-1], "2"])
     qtbot.waitUntil(lambda: isinstance(dialog.last, StepDone) and dialog.last.step >= 3, timeout=60_000)

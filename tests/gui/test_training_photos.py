@@ -8,7 +8,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-from wizard_helpers import settle, start
+from wizard_helpers import settle, start, tiny
 
 from core.io.image import read_image, write_image
 from core.photo import sample_photos_folder
@@ -65,7 +65,7 @@ def dialog(qtbot, tmp_path, strokes):
     for name in ("cat", "cup", "sky"):
         project.add_class(name)
     head_path(project.root).write_bytes(strokes.read_bytes())
-    d = TrainingDialog("", str(tmp_path / "runs"), project=project)
+    d = tiny(TrainingDialog("", str(tmp_path / "runs"), project=project))
     qtbot.addWidget(d)
     d.show()
     d.task.setCurrentIndex([key for _, key in TASKS].index("photos"))

@@ -8,6 +8,7 @@ import time
 
 import pytest
 from PySide6.QtCore import QTimer
+from wizard_helpers import tiny
 
 from core.data.shapes import ShapesConfig, write_shapes
 
@@ -57,7 +58,7 @@ class Ticks:
 def dialog(qtbot, tmp_path, shapes):
     from gui.training import TrainingDialog
 
-    d = TrainingDialog(str(shapes), str(tmp_path / "runs"))
+    d = tiny(TrainingDialog(str(shapes), str(tmp_path / "runs")))
     qtbot.addWidget(d)
     d.show()
     d.go(2)
