@@ -5,12 +5,16 @@ generator on them and refit the classifier on real seen + generated unseen featu
 
 from __future__ import annotations
 
+import shutil
 from typing import TYPE_CHECKING
 
 import torch
 
 from core.models import load_checkpoint
 from training.messages import Log
+
+#: Copy of the best stage-1 checkpoint (before the generator and the refit), kept in the run folder.
+STAGE1 = "stage1.pt"
 
 if TYPE_CHECKING:
     from training.trainer import Trainer
@@ -20,18 +24,20 @@ def fit_generator_stage(trainer: Trainer) -> None:
     """ZS3Net: train the generator and refit the classifier for the unseen names (embeddings only)."""
     if not hasattr(trainer.model, "set_bank") or not trainer.unseen or trainer.rank != 0:
         return
-    from core.models.zs3net import collect_features, collect_graphs, fit_unseen
+    from core.models.zs3fit import collect_features, collect_graphs, fit_unseen
     from training.trainer import BEST
 
     best = trainer.out / BEST
     if best.exists():
         model, _ = load_checkpoint(best)
         trainer.model.load_state_dict(model.state_dict())
+        shutil.copyfile(best, trainer.out / STAGE1)  # the network before stage 2, to refit again later
     cfg = trainer.config
     trainer.emit(Log(f"training the feature generator ({cfg.gmmn_steps} steps) and refitting the classifier"))
     trainer.model.eval()
     allowed = [0, *trainer.seen]  # seen classes + background: unseen pixels never become training data
     seen_features: dict[int, list] = {}
+    counts = dict.fromkeys(allowed, 0)  # training pixels per class: the refit's priors
     graphs: list | None = [] if cfg.method == "zs3net-gc" else None
     for images, labels in trainer.train_data.eval_batches(32):  # every training image, in order
         labels = torch.from_numpy(labels).long()
@@ -39,7 +45,7 @@ def fit_generator_stage(trainer: Trainer) -> None:
             graphs += collect_graphs(trainer.model, images.to(trainer.device), labels.to(trainer.device),
                                      allowed=trainer.seen, seed=cfg.seed)
         found = collect_features(trainer.model, images.to(trainer.device), labels.to(trainer.device), allowed=allowed,
-                                 max_per_class=200)
+                                 max_per_class=200, counts=counts)
         for c, f in found.items():
             seen_features.setdefault(c, []).append(f.cpu())
     gen = torch.Generator().manual_seed(cfg.seed)
@@ -55,6 +61,7 @@ def fit_generator_stage(trainer: Trainer) -> None:
         steps=cfg.gmmn_steps,
         seed=cfg.seed,
         graphs=graphs,
+        priors={c: n / max(1, sum(counts.values())) for c, n in counts.items()},
     )
     trainer.model.to(trainer.device)
     trainer.save(BEST)

@@ -175,6 +175,33 @@ def test_zs3net_seen_rows_are_trainable_right_after_set_seen_classes() -> None:
     assert model.weight.grad[[0, 2]].abs().sum() > 0 and model.weight.grad[1].abs().sum() == 0
 
 
+def test_zs3net_seen_rows_start_apart_and_stay_apart_under_adam() -> None:
+    """Near-zero rows made Adam move every seen row by the same step (mostly-background pixels push every
+    class down alike): the rows stayed alike and stage 1 learned background vs. object only."""
+    torch.manual_seed(0)
+    model = build_model(ModelConfig("zs3net", "tiny", 16, image_size=64))
+    model.set_seen_classes([f"s{i}" for i in range(20)], _emb(20))
+    assert 0.5 < float(model.weight.norm(dim=1).mean()) < 2 and 0.5 < float(model.bg_weight.norm()) < 2
+    assert float(model.bg_bias) > float(model.bias.max()) + 3  # background: most pixels
+
+    def cosine() -> float:
+        w = F.normalize(model.weight.detach(), dim=1)
+        return float(((w @ w.T).sum() - 20) / (20 * 19))
+
+    g = torch.Generator().manual_seed(3)
+    means = torch.randn(21, 64, generator=g)
+    opt = torch.optim.Adam([model.bg_weight, model.bg_bias, model.weight, model.bias], lr=1e-3)
+    for _ in range(100):  # 85 % background, as segmentation images
+        y = torch.where(torch.rand(512, generator=g) < 0.85, 0, torch.randint(1, 21, (512,), generator=g))
+        x = F.relu(means[y] + torch.randn(512, 64, generator=g))
+        logits = torch.cat([(x @ model.bg_weight + model.bg_bias)[:, None], x @ model.weight.T + model.bias], 1)
+        loss = F.cross_entropy(logits, y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+    assert cosine() < 0.3  # rows from randn * 0.01: 0.69
+
+
 def test_score_names_the_fix_for_a_class_without_a_row() -> None:
     model = _model("zs3net")
     feats = model.encode(torch.randn(1, 3, 64, 64))
@@ -218,6 +245,28 @@ def test_a_later_class_needs_no_seen_data_and_keeps_the_earlier_ones(fitted) -> 
     fit_unseen(model, ["u8 again", "s0"], world.emb[[8, 0]], classifier_steps=5)  # no duplicate rows
     assert len(model.weight) == 13 and model.class_names.count("u8 again") == 1
     assert "u8" not in model.class_names
+
+
+def test_refit_keeps_background_as_common_as_the_training_pixels_say() -> None:
+    """The refit is class-balanced; the pixel shares given as priors are added back (logit adjustment), so
+    pixels that could be background or a seen class go to background, as in the images; a later call (the
+    app) reuses the kept shares."""
+    world = World()
+    feats, emb = world.seen_data()
+    feats[0] = world.features(0, 300)  # background looks like seen class s0 (label 1): ambiguous
+    shares = {0: 0.9, **{c: 0.1 / 8 for c in emb}}
+    bg_share = {}
+    for priors in (None, shares):
+        torch.manual_seed(0)
+        model = build_model(ModelConfig("zs3net", "tiny", 16, image_size=64)).eval()
+        fit_unseen(model, ["u8"], world.emb[8:9], feats, emb, steps=0, classifier_steps=150, per_class=300,
+                   priors=priors)
+        probe = world.features(0, 400)
+        bg_share[priors is not None] = float((_predict(model, probe, world.emb[:9]) == -1).float().mean())
+    assert bg_share[True] > 0.8 and bg_share[True] > bg_share[False] + 0.2
+    assert torch.allclose(model.reservoir_priors, torch.tensor([0.9] + [0.1 / 8] * 8))
+    fit_unseen(model, ["u9"], world.emb[9:10], classifier_steps=150, per_class=300)  # kept shares
+    assert float((_predict(model, probe, world.emb[:10]) == -1).float().mean()) > 0.8
 
 
 def test_fit_unseen_refuses_what_it_cannot_use() -> None:
