@@ -1,9 +1,11 @@
 """The UI thread stays free on a 24-megapixel photo: an event-loop probe (a 5 ms timer) runs while the real window
 switches to a 6000x4000 photo, shows its draft, changes the overlay's opacity, shows the heatmap of the selected
-class, refreshes the draft after a class edit and takes a brush stroke. The bound is generous: a behaviour bound
-against blocking for a large part of a second (the code before the layers moved off the UI thread blocked 1.6-10 s
-here), with room for a shared, loaded machine (up to ~250 ms seen there); not a speed claim:
-``bench/ui_latency.py`` reports the figures.
+class, refreshes the draft after a class edit and takes a brush stroke.
+
+The bound is on the UI thread's own work between two turns of the event loop (its CPU time, which a loaded machine
+does not inflate): generous, a behaviour bound against blocking for a large part of a second (the code before the
+layers moved off the UI thread blocked 1.6-10 s here), not a speed claim; ``bench/ui_latency.py`` reports the
+figures. The wall-clock gap, which adds waiting for a core or the GIL on a shared machine, only fails at seconds.
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ from gui.latency import LoopProbe
 from gui.workers import DECODED
 from tests.gui.test_photos import brush, photo_window, type_class  # noqa: F401 (fixture)
 
-MAX_GAP_S = 0.3
+MAX_BUSY_S = 0.25  # the UI thread's own CPU time between two ticks
+MAX_GAP_S = 3.0  # wall clock
 
 
 def big_photos(folder, size=(6000, 4000), names=("flower", "rocket")):
@@ -70,18 +73,19 @@ def test_ui_thread_never_blocks_long_on_a_24_mp_photo(qtbot, photo_window, tmp_p
     assert probe.ticks > 20
     assert window.history.labels[700, 1500] == window.canvas.value  # the stroke landed, on this image
     assert window.canvas.labels_item.array.shape[:2] == (4000, 6000)
+    assert max(probe.busy.values()) < MAX_BUSY_S, probe.report()
     assert probe.max_gap < MAX_GAP_S, probe.report()
 
 
 def test_event_loop_probe_sees_a_blocked_ui_thread(qtbot):
     probe = LoopProbe().start("busy")
     qtbot.wait(30)
-    start = time.perf_counter()
-    while time.perf_counter() - start < 0.3:  # the UI thread busy for 300 ms
+    start = time.thread_time()
+    while time.thread_time() - start < 0.3:  # the UI thread works for 300 ms of CPU
         np.sqrt(np.arange(1000.0))
     qtbot.wait(30)
     probe.stop()
-    assert probe.gaps["busy"] >= 0.29 and probe.max_gap >= 0.29
+    assert probe.busy["busy"] >= 0.29 and probe.gaps["busy"] >= 0.29 and probe.max_gap >= 0.29
 
 
 @pytest.fixture(autouse=True)
