@@ -278,6 +278,8 @@ class Trainer:
             emb = torch.stack([self.embeddings[c] for c in chosen]).to(self.device)
             logits, background = self.step_module(batch.images.to(self.device), emb)
             targets, valid = episode_targets(batch.labels.to(self.device), chosen)
+            if not self.method.uses_words:  # class-agnostic (U-Net): one foreground map, any class is foreground
+                logits, targets = logits[:, :1], targets.amax(dim=1, keepdim=True)
             if background is not None:  # joint softmax over background + the episode's classes
                 columns = episode_columns(targets, valid)
                 count = dist.global_count((columns != IGNORE_INDEX).sum(), self.world)
