@@ -63,7 +63,8 @@ def test_training_state_round_trips(tmp_path: Path) -> None:
     torch.manual_seed(0)
     model = build_model(ModelConfig("rn", "tiny", 8, image_size=32))
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    model(torch.randn(1, 3, 32, 32), torch.randn(2, 8)).mean().backward()
+    feats = model.encode(torch.randn(1, 3, 32, 32))  # a training step: the classes and the background relation
+    (model.score(feats, torch.randn(2, 8)).mean() + model.background_score(feats).mean()).backward()
     opt.step()
     sched = torch.optim.lr_scheduler.StepLR(opt, 10)
     rng = torch.get_rng_state()
