@@ -252,7 +252,12 @@ SWEEP = {
     "generator lr 2e-4 (paper)": {"generator_lr": 2e-4},
     "no logit adjustment (balanced refit only)": {"adjust": False},
     "500 generated / class (not as many as real)": {"per_class": 500},
+    "unseen prior x3": {"unseen_prior": 3.0},
     "unseen prior x10": {"unseen_prior": 10.0},
+    "unseen prior x30": {"unseen_prior": 30.0},
+    "unseen prior x100": {"unseen_prior": 100.0},
+    "unseen prior x300": {"unseen_prior": 300.0},
+    "unseen prior x1000": {"unseen_prior": 1000.0},
     "generator 1500 steps": {"steps": 1500},
 }
 

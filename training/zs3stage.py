@@ -25,13 +25,16 @@ def fit_generator_stage(trainer: Trainer) -> None:
     if not hasattr(trainer.model, "set_bank") or not trainer.unseen or trainer.rank != 0:
         return
     from core.models.zs3fit import collect_features, collect_graphs, fit_unseen
-    from training.trainer import BEST
+    from training.runs import BEST
 
-    best = trainer.out / BEST
-    if best.exists():
+    best, stage1 = trainer.out / BEST, trainer.out / STAGE1
+    if trainer.resume and stage1.exists():  # stage 2 again (``--resume`` of a finished run): from stage 1
+        model, _ = load_checkpoint(stage1)
+        trainer.model.load_state_dict(model.state_dict())
+    elif best.exists():
         model, _ = load_checkpoint(best)
         trainer.model.load_state_dict(model.state_dict())
-        shutil.copyfile(best, trainer.out / STAGE1)  # the network before stage 2, to refit again later
+        shutil.copyfile(best, stage1)  # the network before stage 2, to refit again later
     cfg = trainer.config
     trainer.emit(Log(f"training the feature generator ({cfg.gmmn_steps} steps) and refitting the classifier"))
     trainer.model.eval()
