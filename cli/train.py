@@ -93,6 +93,15 @@ def _value(text: str):
     return {"true": True, "false": False}.get(text.lower(), text)
 
 
+def unseen_flag(text: str | None) -> tuple[str, ...] | None:
+    """``--unseen`` of train and eval: ``split:NAME``, or comma-separated names ("" = none, the oracle)."""
+    if text is None:
+        return None
+    if text.startswith("split:"):
+        return tuple(resolve_unseen(text))
+    return tuple(n.strip() for n in text.split(",") if n.strip())
+
+
 def config_from_args(args: argparse.Namespace) -> TrainConfig:
     """Preset values, then every flag the user gave."""
     values = preset(args.preset, args.method)
@@ -103,10 +112,7 @@ def config_from_args(args: argparse.Namespace) -> TrainConfig:
         if given is not None and field.name not in ("unseen", "options"):
             values[field.name] = given
     # --unseen "" (empty) means no unseen class at all: the supervised oracle of the benchmark table.
-    if args.unseen is not None and args.unseen.startswith("split:"):
-        unseen = resolve_unseen(args.unseen)
-    else:
-        unseen = None if args.unseen is None else tuple(n.strip() for n in args.unseen.split(",") if n.strip())
+    unseen = unseen_flag(args.unseen)
     options = {}
     for item in args.option:
         key, sep, raw = item.partition("=")
@@ -185,7 +191,7 @@ def run_eval(args: argparse.Namespace) -> int:
         raise ZerolabelError(f"--json {args.json} is a folder; give a file name, e.g. {args.json / 'metrics.json'}")
     metrics = evaluate_checkpoint(
         resolve_checkpoint(args.run), args.data, split=args.split, setting=args.setting,
-        calibration=args.calibration, limit=args.limit, unseen=args.unseen,
+        calibration=args.calibration, limit=args.limit, unseen=unseen_flag(args.unseen),
     )
     print(format_table(metrics))
     if args.json:
