@@ -313,9 +313,6 @@ def test_evaluate_accepts_labels_and_scores_alike() -> None:
         evaluate([(scores[None, None], TARGET)], NAMES, unseen=["dog"])
 
 
-# --- object size ----------------------------------------------------------------------------------
-
-
 def _size_pair() -> tuple[np.ndarray, np.ndarray]:
     target = np.zeros((20, 20), np.uint8)  # 400 pixels
     target[0, 0:3] = 1  # cat: 3 px = 0.75 % -> bucket [0, 1%)
