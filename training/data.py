@@ -36,6 +36,17 @@ def resize_pair(image: np.ndarray, label: np.ndarray | None, size: int) -> tuple
     return image, label
 
 
+def random_crop(image: np.ndarray, label: np.ndarray, size: int,
+                rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """A random ``size`` square crop and, half the time, a horizontal flip of an image and its label map."""
+    h, w = label.shape
+    y, x = int(rng.integers(0, h - size + 1)), int(rng.integers(0, w - size + 1))
+    image, label = image[y : y + size, x : x + size], label[y : y + size, x : x + size]
+    if rng.random() < 0.5:
+        image, label = image[:, ::-1], label[:, ::-1]
+    return image, label
+
+
 def to_tensor(images: np.ndarray) -> torch.Tensor:
     """uint8 ``[B, H, W, 3]`` -> ImageNet-normalised float ``[B, 3, H, W]``."""
     x = (images.astype(np.float32) - _MEAN) / _STD
@@ -122,13 +133,7 @@ class TrainData:
         idx = self.indices(step, batch_size, seed, rank, world)
         for i in idx:
             rng = np.random.default_rng([seed, step, int(i)])
-            image, label = self.images[i], self.labels[i]
-            h, w = label.shape
-            y = int(rng.integers(0, h - self.size + 1))
-            x = int(rng.integers(0, w - self.size + 1))
-            image, label = image[y : y + self.size, x : x + self.size], label[y : y + self.size, x : x + self.size]
-            if rng.random() < 0.5:
-                image, label = image[:, ::-1], label[:, ::-1]
+            image, label = random_crop(self.images[i], self.labels[i], self.size, rng)
             images.append(image)
             labels.append(label)
         lab = np.stack(labels)
@@ -145,4 +150,4 @@ class TrainData:
             yield to_tensor(imgs), labs
 
 
-__all__ = ["IGNORE_INDEX", "Batch", "TrainData", "resize_pair", "to_tensor"]
+__all__ = ["IGNORE_INDEX", "Batch", "TrainData", "random_crop", "resize_pair", "to_tensor"]

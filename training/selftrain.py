@@ -32,7 +32,7 @@ from core.io.atomic import atomic_write_bytes
 from core.models import load_checkpoint
 from core.models.base import predict_probabilities
 from training.config import TrainConfig
-from training.data import resize_pair, to_tensor
+from training.data import random_crop, resize_pair, to_tensor
 from training.messages import Finished, Log
 from training.methods import METHODS
 from training.runs import resolve_checkpoint
@@ -82,10 +82,6 @@ class SelfTraining:
         self.columns = [*trainer.seen, *trainer.unseen]  # dataset index of each score column 1..
         self.unseen_columns = list(range(len(trainer.seen) + 1, len(self.columns) + 1))
         self.matrix = torch.stack([trainer.embeddings[c] for c in self.columns])
-        self.lut = torch.full((256,), IGNORE_INDEX, dtype=torch.int64)
-        self.lut[0] = 0
-        for col, c in enumerate(trainer.seen, start=1):  # ground truth of training images: seen classes only
-            self.lut[c] = col
         # The classifier stays as fitted (ZS3Net's refit bank, its logit-adjusted biases included): trained on
         # mixed batches, cross-entropy pulled the biases back to the batches' class shares and undid the unseen
         # prior (GZLSS unseen 84.4 -> 56.2); only the network adapts to the pseudo-labels.
@@ -153,22 +149,13 @@ class SelfTraining:
         images, labels = [], []
         for i in pick:
             crop = np.random.default_rng([cfg.seed, step, 2, int(i)])
-            image, label = _crop(self.images[i], self.labels[i], cfg.image_size, crop)
+            image, label = random_crop(self.images[i], self.labels[i], cfg.image_size, crop)
             images.append(image)
             labels.append(label)
         x = torch.cat([seen.images, to_tensor(np.stack(images))])
-        y = torch.cat([self.lut[seen.labels], torch.from_numpy(np.stack(labels).astype(np.int64))])
+        # seen ground truth through the trainer's table: its columns are ours (0 background, 1..S seen)
+        y = torch.cat([trainer.lut[seen.labels], torch.from_numpy(np.stack(labels).astype(np.int64))])
         return x, y
-
-
-def _crop(image: np.ndarray, label: np.ndarray, size: int, rng: np.random.Generator) -> tuple[np.ndarray, ...]:
-    """A random ``size`` square crop and horizontal flip, as the training batches have."""
-    h, w = label.shape
-    y, x = int(rng.integers(0, h - size + 1)), int(rng.integers(0, w - size + 1))
-    image, label = image[y : y + size, x : x + size], label[y : y + size, x : x + size]
-    if rng.random() < 0.5:
-        image, label = image[:, ::-1], label[:, ::-1]
-    return image, label
 
 
 def selftrain_config(run: str | Path, unlabeled: str | Path, out: str | Path, *, top_p: float = 25.0,

@@ -322,15 +322,15 @@ class Trainer:
         """
         self.model.eval()
         names = [self.class_names[0]] + [self.class_names[c] for c in self.seen]
-        matrix, lut, unseen = self.seen_matrix, self.lut, ()
+        matrix, unseen = self.seen_matrix, ()
         if self.selftraining is not None:
-            names, matrix, lut = self.selftraining.names(self), self.selftraining.matrix, self.selftraining.lut
+            names, matrix = self.selftraining.names(self), self.selftraining.matrix
             unseen = tuple(self.class_names[c] for c in self.unseen)
         evaluator = Evaluator(names, unseen=unseen, setting="gzlss", size_edges=None)
         for images, labels in self.val_data.eval_batches(self.config.batch_size):
             feats = self.model.encode(images.to(self.device))
             probs = predict_probabilities(self.model, feats, matrix.to(self.device), labels.shape[-2:])
-            evaluator.add_scores(probs.cpu().numpy(), lut[torch.from_numpy(labels).long()].numpy())
+            evaluator.add_scores(probs.cpu().numpy(), self.lut[torch.from_numpy(labels).long()].numpy())
         self.model.train()
         return evaluator.result()
 
